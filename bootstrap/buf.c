@@ -1,0 +1,126 @@
+/*
+ * buf.c - growable buffer with a hard cap.
+ */
+#include "bootstrap.h"
+
+#include "buf.h"
+
+#include <stdarg.h>
+
+void buf_init(struct buf *b, size_t max)
+{
+    b->data = NULL;
+    b->len = b->cap = 0;
+    b->max = max;
+}
+
+static enum bs_err grow(struct buf *b, size_t need)
+{
+    size_t ncap;
+    char *p;
+
+    if (need <= b->cap)
+        return BS_OK;
+    ncap = b->cap ? b->cap : 256;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2)
+            return BS_E_NOMEM;
+        ncap *= 2;
+    }
+    if (ncap > b->max + 1)
+        ncap = b->max + 1;
+    p = realloc(b->data, ncap);
+    if (!p)
+        return BS_E_NOMEM;
+    b->data = p;
+    b->cap = ncap;
+    return BS_OK;
+}
+
+enum bs_err buf_append(struct buf *b, const void *p, size_t n)
+{
+    enum bs_err rc;
+
+    if (n > b->max || b->len > b->max - n)
+        return BS_E_PARSE;
+    rc = grow(b, b->len + n + 1);
+    if (rc)
+        return rc;
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return BS_OK;
+}
+
+enum bs_err buf_append_str(struct buf *b, const char *s)
+{
+    return buf_append(b, s, strlen(s));
+}
+
+enum bs_err buf_printf(struct buf *b, const char *fmt, ...)
+{
+    char small[512];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(small, sizeof(small), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return BS_E_INTERNAL;
+    if ((size_t)n < sizeof(small))
+        return buf_append(b, small, (size_t)n);
+    {
+        char *big = malloc((size_t)n + 1);
+        enum bs_err rc;
+        if (!big)
+            return BS_E_NOMEM;
+        va_start(ap, fmt);
+        (void)vsnprintf(big, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        rc = buf_append(b, big, (size_t)n);
+        free(big);
+        return rc;
+    }
+}
+
+const char *buf_cstr(const struct buf *b)
+{
+    return b->data ? b->data : "";
+}
+
+void buf_reset(struct buf *b)
+{
+    if (b->data) {
+        explicit_bzero(b->data, b->len);
+        b->data[0] = '\0';
+    }
+    b->len = 0;
+}
+
+void buf_release(struct buf *b)
+{
+    if (b->data) {
+        explicit_bzero(b->data, b->cap);
+        free(b->data);
+    }
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+char *buf_detach(struct buf *b, size_t *len)
+{
+    char *p = b->data;
+
+    if (!p) {
+        p = calloc(1, 1);
+        if (!p)
+            return NULL;
+    }
+    if (len)
+        *len = b->len;
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return p;
+}

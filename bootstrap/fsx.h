@@ -1,0 +1,63 @@
+/*
+ * fsx.h - file-system helpers every module shares: capped reads, atomic
+ * writes, mkdir -p, path checks, strict number parsing.
+ *
+ * No logging; errors come back as bs_err with a bs_diag.
+ */
+#ifndef BS_FSX_H
+#define BS_FSX_H
+
+#include "bootstrap.h"
+
+#include <sys/types.h>
+
+#include "err.h"
+
+/*
+ * Read a whole file of at most max bytes into a new NUL-terminated buffer
+ * (*ret, caller frees; *len without the NUL). Larger files give BS_E_PARSE,
+ * a missing file BS_E_NOTFOUND (errno-style detail in d), other errors BS_E_IO.
+ * With nofollow the last path component must not be a symlink.
+ */
+enum bs_err read_file_max(const char *path, size_t max, bool nofollow, char **ret, size_t *len,
+                          struct bs_diag *d);
+
+/*
+ * Replace path atomically: write a temporary file in the same directory
+ * (O_EXCL|O_NOFOLLOW, given mode, exact mode applied with fchmod), fsync it,
+ * rename it over path, fsync the directory. A symlink at path is replaced,
+ * never followed. On failure the old file is untouched and the temporary
+ * removed.
+ */
+enum bs_err write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                         struct bs_diag *d);
+
+/* mkdir -p with mode for created components. Existing directories are fine. */
+enum bs_err mkdir_p(const char *path, mode_t mode, struct bs_diag *d);
+
+/* fsync a directory (after a rename in it). */
+enum bs_err fsync_dir(const char *dir, struct bs_diag *d);
+
+/* Join a and b with one '/' into out. BS_E_PARSE when it does not fit. */
+enum bs_err path_join(char *out, size_t outlen, const char *a, const char *b);
+
+/*
+ * True when p is a safe relative path: not empty, not absolute, no "..", "."
+ * or empty segments, no backslash, no NUL/control bytes, at most 1024 bytes
+ * with segments of at most 255.
+ */
+bool path_is_safe_relative(const char *p);
+
+/* Directory part of path into out ("." when none). */
+enum bs_err path_dirname(const char *path, char *out, size_t outlen);
+
+/*
+ * Strict unsigned parse (strtonum-like): the whole string must be decimal
+ * digits, value <= max. BS_E_PARSE otherwise.
+ */
+enum bs_err parse_u64(const char *s, uint64_t max, uint64_t *ret);
+
+/* Free space in bytes for unprivileged users at path (statvfs f_bavail). */
+enum bs_err disk_free_bytes(const char *path, uint64_t *ret, struct bs_diag *d);
+
+#endif /* BS_FSX_H */

@@ -1,0 +1,196 @@
+/*
+ * main.c - entry point: global options, command dispatch, exit status.
+ *
+ * The only file that decides the process's exit status. Global options
+ * (-v/--verbose, -q/--quiet, --no-color) are accepted anywhere before "--"
+ * and removed before the command sees its arguments. No command given (or
+ * only options such as --resume) means "run".
+ */
+#include "bootstrap.h"
+
+#include <curl/curl.h>
+#include <stdarg.h>
+
+#include "commands.h"
+#include "err.h"
+#include "log.h"
+#include "sig.h"
+#include "version.h"
+
+struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    {"run", cmd_run, "run the first boot: detect, auth, fetch, unpack, hand-off (default)"},
+    {"status", cmd_status, "show the phase, progress, last error and the next step"},
+    {"detect", cmd_detect, "detect GPUs, driver, memory and disk; give a verdict"},
+    {"login", cmd_login, "log in to Hugging Face (hidden prompt or --token-stdin)"},
+    {"logout", cmd_logout, "remove the stored Hugging Face token"},
+    {"whoami", cmd_whoami, "show which Hugging Face account the token belongs to"},
+    {"download", cmd_download, "download a Hub repository into the shared cache"},
+    {"unpack", cmd_unpack, "unpack an archive safely into a folder"},
+};
+
+static const char main_help[] =
+    "NAME\n"
+    "    bootstrap - first-boot runtime of the Finnish TTS fine-tuning Launchable\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    bootstrap [run] [--resume] [options]\n"
+    "    bootstrap <command> [options] [arguments]\n"
+    "    bootstrap --version | --help | help <command>\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Takes a fresh NVIDIA GPU instance to a running fine-tune of the gated\n"
+    "    model fishaudio/openaudio-s1-mini: checks the hardware, finds or asks\n"
+    "    for a Hugging Face login, downloads and verifies the model, unpacks\n"
+    "    the Finnish data and hands off to the training entrypoint. Every\n"
+    "    phase can be interrupted and resumed with 'bootstrap --resume'.\n"
+    "\n"
+    "COMMANDS\n"
+    "%s"
+    "\n"
+    "GLOBAL OPTIONS\n"
+    "    -v, --verbose   print debug messages (repeat for more)\n"
+    "    -q, --quiet     print only warnings and errors\n"
+    "    --no-color      no ANSI colors (also: NO_COLOR set in the environment)\n"
+    "    -h, --help      this text; 'bootstrap <command> --help' for a command\n"
+    "    --version       print the version of bootstrap and of its libraries\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    0 success, 1 internal error, 2 usage error, 3 hardware does not meet\n"
+    "    the requirements, 4 login required or token invalid, 5 gated model\n"
+    "    access not granted, 6 repository/revision/file not found, 7 not\n"
+    "    enough disk space, 8 integrity failure, 9 network failure (try again\n"
+    "    later), 10 another bootstrap is running, 11 unsafe or corrupt archive,\n"
+    "    12 hand-off failed, 130/143 interrupted by SIGINT/SIGTERM (state kept).\n"
+    "    See docs/exit-codes.md.\n";
+
+int usage_error(const char *cmd, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    (void)vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (cmd)
+        log_error("%s: %s", cmd, msg);
+    else
+        log_error("%s", msg);
+    fprintf(stderr, "try '%s%s%s --help' for more information\n", BS_PROGRAM, cmd ? " " : "",
+            cmd ? cmd : "");
+    return BS_EXIT_USAGE;
+}
+
+int print_help(const char *text)
+{
+    fputs(text, stdout);
+    return BS_EXIT_OK;
+}
+
+static int print_main_help(FILE *f)
+{
+    char list[2048];
+    size_t i, o = 0;
+
+    for (i = 0; i < BS_ARRAY_LEN(commands); i++) {
+        int n = snprintf(list + o, sizeof(list) - o, "    %-10s %s\n", commands[i].name,
+                         commands[i].summary);
+        if (n < 0 || (size_t)n >= sizeof(list) - o)
+            break;
+        o += (size_t)n;
+    }
+    fprintf(f, main_help, list);
+    return BS_EXIT_OK;
+}
+
+static const struct command *find_command(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < BS_ARRAY_LEN(commands); i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+/* Remove the global options from argv in place; returns the new argc. */
+static int take_global_options(int argc, char **argv, int *verbose, bool *quiet, bool *color)
+{
+    int i, o = 1;
+    bool dashdash = false;
+
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!dashdash && strcmp(a, "--") == 0)
+            dashdash = true;
+        if (!dashdash && (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0)) {
+            (*verbose)++;
+            continue;
+        }
+        if (!dashdash && (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)) {
+            *quiet = true;
+            continue;
+        }
+        if (!dashdash && strcmp(a, "--no-color") == 0) {
+            *color = false;
+            continue;
+        }
+        argv[o++] = argv[i];
+    }
+    argv[o] = NULL;
+    return o;
+}
+
+int main(int argc, char **argv)
+{
+    const struct command *cmd;
+    int verbose = 0, rc;
+    bool quiet = false, color = getenv("NO_COLOR") == NULL;
+    char run_name[] = "run";
+
+    sig_install();
+    argc = take_global_options(argc, argv, &verbose, &quiet, &color);
+    log_setup(verbose, quiet, color);
+
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        log_error("cannot initialise libcurl");
+        return BS_EXIT_INTERNAL;
+    }
+
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+        version_print(stdout);
+        rc = BS_EXIT_OK;
+    } else if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        rc = print_main_help(stdout);
+    } else if (argc >= 2 && strcmp(argv[1], "help") == 0) {
+        if (argc == 2) {
+            rc = print_main_help(stdout);
+        } else if ((cmd = find_command(argv[2])) != NULL) {
+            char help_opt[] = "--help";
+            char *sub[] = {argv[2], help_opt, NULL};
+            rc = cmd->fn(2, sub);
+        } else {
+            rc = usage_error(NULL, "unknown command '%s'", argv[2]);
+        }
+    } else if (argc < 2 || argv[1][0] == '-') {
+        /* "bootstrap" and "bootstrap --resume ...": the run command. */
+        argv[0] = run_name;
+        rc = cmd_run(argc, argv);
+    } else if ((cmd = find_command(argv[1])) != NULL) {
+        rc = cmd->fn(argc - 1, argv + 1);
+    } else {
+        log_error("unknown command '%s'", argv[1]);
+        fprintf(stderr, "try '%s --help' for the list of commands\n", BS_PROGRAM);
+        rc = BS_EXIT_USAGE;
+    }
+
+    log_forget_secrets();
+    log_close_file();
+    curl_global_cleanup();
+    return rc;
+}

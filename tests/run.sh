@@ -1,0 +1,79 @@
+#!/bin/bash
+# tests/run.sh - run every test and print one closing line "N passed, N failed, N skipped".
+#
+#   tests/run.sh                 unit tests, mock Hub self-test, integration tests
+#   tests/run.sh --unit          unit tests only
+#   tests/run.sh --integration   integration tests only (BOOTSTRAP=path selects the binary)
+#   tests/run.sh PATTERN...      only tests whose name contains one of the patterns
+#
+# Each unit-test program and each tests/integration/NNN-*.sh script is one test.
+# Exit status 77 means "skipped" (automake convention). A test that runs longer than
+# TEST_TIMEOUT seconds (default 300) fails. Output of failed tests is shown; all
+# output is kept in build/test-logs/.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+mode=all
+patterns=()
+for a in "$@"; do
+    case $a in
+    --unit) mode=unit ;;
+    --integration) mode=integration ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) patterns+=("$a") ;;
+    esac
+done
+
+export BOOTSTRAP=${BOOTSTRAP:-$PWD/build/test/bootstrap}
+case $BOOTSTRAP in /*) ;; *) BOOTSTRAP=$PWD/$BOOTSTRAP ;; esac
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+TEST_TIMEOUT=${TEST_TIMEOUT:-300}
+LOGDIR=$PWD/build/test-logs
+mkdir -p "$LOGDIR"
+
+tests=()
+if [ "$mode" != integration ]; then
+    for t in build/test/unit/test_*; do [ -x "$t" ] && tests+=("$t"); done
+fi
+if [ "$mode" != unit ]; then
+    for t in tests/integration/[0-9]*.sh; do [ -f "$t" ] && tests+=("$t"); done
+fi
+
+selected() {
+    [ ${#patterns[@]} -eq 0 ] && return 0
+    local p
+    for p in "${patterns[@]}"; do [[ $1 == *"$p"* ]] && return 0; done
+    return 1
+}
+
+pass=0 fail=0 skip=0
+failed=()
+start_all=$(date +%s)
+for t in "${tests[@]}"; do
+    selected "$t" || continue
+    name=$(basename "$t")
+    log=$LOGDIR/$name.log
+    t0=$(date +%s%N)
+    if [[ $t == *.sh ]]; then
+        timeout -k 5 "$TEST_TIMEOUT" bash "$t" >"$log" 2>&1
+    else
+        timeout -k 5 "$TEST_TIMEOUT" "$t" >"$log" 2>&1
+    fi
+    rc=$?
+    ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    if [ $rc -eq 0 ]; then
+        pass=$((pass + 1)); printf 'PASS  %-45s %6d ms\n' "$name" "$ms"
+    elif [ $rc -eq 77 ]; then
+        skip=$((skip + 1)); printf 'SKIP  %-45s %s\n' "$name" "$(grep -m1 -i 'skip' "$log" | cut -c1-80)"
+    else
+        fail=$((fail + 1)); failed+=("$name")
+        [ $rc -eq 124 ] && echo "(timed out after ${TEST_TIMEOUT}s)" >>"$log"
+        printf 'FAIL  %-45s %6d ms (rc=%d)\n' "$name" "$ms" "$rc"
+        sed 's/^/    | /' "$log" | tail -n 60
+    fi
+done
+echo "ran in $(( $(date +%s) - start_all )) s; logs in $LOGDIR"
+[ ${#failed[@]} -gt 0 ] && echo "failed: ${failed[*]}"
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ] && [ $((pass + fail)) -gt 0 ]

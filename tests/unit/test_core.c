@@ -1,0 +1,189 @@
+/*
+ * test_core.c - unit tests of err, buf, fsx and the log scrubber.
+ */
+#include "bootstrap.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "check.h"
+#include "err.h"
+#include "fsx.h"
+#include "log.h"
+
+static void test_happy_exit_codes(void)
+{
+    static const struct {
+        enum bs_err e;
+        int signo;
+        int code;
+    } cases[] = {
+        {BS_OK, 0, 0},           {BS_E_INTERNAL, 0, 1},    {BS_E_USAGE, 0, 2},
+        {BS_E_HARDWARE, 0, 3},   {BS_E_AUTH, 0, 4},        {BS_E_GATED, 0, 5},
+        {BS_E_NOTFOUND, 0, 6},   {BS_E_NOSPACE, 0, 7},     {BS_E_CHECKSUM, 0, 8},
+        {BS_E_NET, 0, 9},        {BS_E_LOCKED, 0, 10},     {BS_E_ARCHIVE, 0, 11},
+        {BS_E_HANDOFF, 0, 12},   {BS_E_INTERRUPTED, SIGINT, 130},
+        {BS_E_INTERRUPTED, SIGTERM, 143},
+    };
+    size_t i;
+
+    for (i = 0; i < BS_ARRAY_LEN(cases); i++)
+        CHECK_INT(bs_exit_code(cases[i].e, cases[i].signo), cases[i].code);
+}
+
+static void test_happy_diag(void)
+{
+    struct bs_diag d;
+
+    diag_clear(&d);
+    CHECK_INT(diag_set(&d, BS_E_IO, "cannot open '%s'", "x"), BS_E_IO);
+    diag_prefix(&d, "phase %d", 2);
+    CHECK_STR(d.msg, "phase 2: cannot open 'x'");
+    CHECK_INT(diag_set(NULL, BS_E_NET, "ignored"), BS_E_NET);
+}
+
+static void test_sad_buf_cap(void)
+{
+    struct buf b;
+
+    buf_init(&b, 8);
+    CHECK_INT(buf_append_str(&b, "12345678"), BS_OK);
+    CHECK_INT(buf_append_str(&b, "9"), BS_E_PARSE);
+    CHECK_STR(buf_cstr(&b), "12345678");
+    buf_release(&b);
+    CHECK_STR(buf_cstr(&b), "");
+}
+
+static void test_happy_buf_printf(void)
+{
+    struct buf b;
+    char big[1000];
+
+    memset(big, 'a', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    buf_init(&b, 4096);
+    CHECK_INT(buf_printf(&b, "%s-%d", big, 7), BS_OK);
+    CHECK_INT(b.len, 1001);
+    buf_release(&b);
+}
+
+static void test_paths(void)
+{
+    static const struct {
+        const char *p;
+        bool ok;
+    } cases[] = {
+        {"config.json", true},  {"a/b/c.bin", true},  {"", false},        {"/etc/passwd", false},
+        {"../x", false},        {"a/../b", false},    {"a//b", false},    {"./a", false},
+        {"a/", false},          {"a\\b", false},      {"a\nb", false},    {"..a", true},
+        {"a/.b", true},         {"a/..", false},
+    };
+    size_t i;
+    char out[16];
+
+    for (i = 0; i < BS_ARRAY_LEN(cases); i++) {
+        if (path_is_safe_relative(cases[i].p) != cases[i].ok)
+            fprintf(stderr, "path case %zu: '%s'\n", i, cases[i].p);
+        CHECK(path_is_safe_relative(cases[i].p) == cases[i].ok);
+    }
+    CHECK_INT(path_join(out, sizeof(out), "/a/", "/b"), BS_OK);
+    CHECK_STR(out, "/a/b");
+    CHECK_INT(path_join(out, sizeof(out), "/aaaaaaaaaaaaaaa", "b"), BS_E_PARSE);
+    CHECK_INT(path_dirname("/x", out, sizeof(out)), BS_OK);
+    CHECK_STR(out, "/");
+    CHECK_INT(path_dirname("x", out, sizeof(out)), BS_OK);
+    CHECK_STR(out, ".");
+}
+
+static void test_parse_u64(void)
+{
+    uint64_t v = 0;
+
+    CHECK_INT(parse_u64("0", 10, &v), BS_OK);
+    CHECK_INT(parse_u64("18446744073709551615", UINT64_MAX, &v), BS_OK);
+    CHECK_U64(v, UINT64_MAX);
+    CHECK_INT(parse_u64("18446744073709551616", UINT64_MAX, &v), BS_E_PARSE);
+    CHECK_INT(parse_u64("11", 10, &v), BS_E_PARSE);
+    CHECK_INT(parse_u64("", 10, &v), BS_E_PARSE);
+    CHECK_INT(parse_u64("-1", 10, &v), BS_E_PARSE);
+    CHECK_INT(parse_u64("1 ", 10, &v), BS_E_PARSE);
+}
+
+static void test_files(void)
+{
+    char dir[] = "/tmp/bs-test-core-XXXXXX", path[256], sub[256], *data = NULL;
+    size_t len = 0;
+    struct stat st;
+    struct bs_diag d;
+
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK_INT(path_join(sub, sizeof(sub), dir, "a/b/c"), BS_OK);
+    CHECK_INT(mkdir_p(sub, 0700, &d), BS_OK);
+    CHECK_INT(mkdir_p(sub, 0700, &d), BS_OK);
+    CHECK_INT(path_join(path, sizeof(path), sub, "f"), BS_OK);
+    CHECK_INT(write_atomic(path, "hello", 5, 0600, &d), BS_OK);
+    CHECK_INT(stat(path, &st), 0);
+    CHECK_INT(st.st_mode & 07777, 0600);
+    CHECK_INT(read_file_max(path, 5, true, &data, &len, &d), BS_OK);
+    CHECK_STR(data, "hello");
+    CHECK_INT(len, 5);
+    free(data);
+    data = NULL;
+    CHECK_INT(read_file_max(path, 4, true, &data, &len, &d), BS_E_PARSE);
+    CHECK_INT(read_file_max("/nonexistent/x", 4, true, &data, &len, &d), BS_E_NOTFOUND);
+    /* write_atomic replaces a symlink instead of writing through it */
+    {
+        char link[300], target[300];
+        CHECK_INT(path_join(target, sizeof(target), dir, "target"), BS_OK);
+        CHECK_INT(path_join(link, sizeof(link), dir, "link"), BS_OK);
+        CHECK_INT(write_atomic(target, "keep", 4, 0644, &d), BS_OK);
+        CHECK_INT(symlink(target, link), 0);
+        CHECK_INT(read_file_max(link, 100, true, &data, &len, &d), BS_E_IO);
+        CHECK_INT(write_atomic(link, "new", 3, 0600, &d), BS_OK);
+        CHECK_INT(lstat(link, &st), 0);
+        CHECK(S_ISREG(st.st_mode));
+        CHECK_INT(read_file_max(target, 100, true, &data, &len, &d), BS_OK);
+        CHECK_STR(data, "keep");
+        free(data);
+        (void)unlink(link);
+        (void)unlink(target);
+    }
+    (void)unlink(path);
+    (void)rmdir(sub);
+    (void)path_join(sub, sizeof(sub), dir, "a/b");
+    (void)rmdir(sub);
+    (void)path_join(sub, sizeof(sub), dir, "a");
+    (void)rmdir(sub);
+    CHECK_INT(rmdir(dir), 0);
+}
+
+static void test_scrub(void)
+{
+    char out[128], mask[32];
+
+    log_redact("hf_abcdefghijklmnopqrstuvwxyz", mask, sizeof(mask));
+    CHECK_STR(mask, "hf_\xe2\x80\xa6wxyz");
+    log_redact("short", mask, sizeof(mask));
+    CHECK_STR(mask, "\xe2\x80\xa6");
+    log_add_secret("hf_abcdefghijklmnopqrstuvwxyz");
+    log_scrub("token=hf_abcdefghijklmnopqrstuvwxyz!", out, sizeof(out));
+    CHECK_STR(out, "token=hf_\xe2\x80\xa6wxyz!");
+    log_forget_secrets();
+    log_scrub("hf_abcdefghijklmnopqrstuvwxyz", out, sizeof(out));
+    CHECK_STR(out, "hf_abcdefghijklmnopqrstuvwxyz");
+}
+
+int main(void)
+{
+    test_happy_exit_codes();
+    test_happy_diag();
+    test_sad_buf_cap();
+    test_happy_buf_printf();
+    test_paths();
+    test_parse_u64();
+    test_files();
+    test_scrub();
+    return check_summary();
+}
