@@ -14,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "ca.h"
 #include "fsx.h"
 #include "sig.h"
 #include "version.h"
@@ -24,10 +25,44 @@
 static struct {
     char ca_file[4096];
     char ca_dir[4096];
+    const char *ca_override;
+    const char *ca_source;
+    bool ca_ready;
 } G;
+
+void http_set_ca_override(const char *path)
+{
+    G.ca_override = path;
+    G.ca_ready = false;
+}
+
+enum bs_err http_prepare_tls(const char **source, struct bs_diag *d)
+{
+    struct ca_choice ca;
+    char err[512];
+
+    if (!G.ca_ready) {
+        if (ca_find(G.ca_override, NULL, NULL, &ca, err, sizeof(err)) != 0) {
+            diag_set(d, BS_E_NET, "no CA certificates to verify TLS with: %s", err);
+            diag_hint(d, "install the ca-certificates package, or pass --ca-bundle FILE "
+                         "(or set SSL_CERT_FILE)");
+            return BS_E_NET;
+        }
+        if (ca.is_dir)
+            http_set_ca(NULL, ca.path);
+        else
+            http_set_ca(ca.path, NULL);
+        G.ca_source = ca.source;
+        G.ca_ready = true;
+    }
+    if (source)
+        *source = G.ca_source;
+    return BS_OK;
+}
 
 void http_set_ca(const char *ca_file, const char *ca_dir)
 {
+    G.ca_ready = true;
     G.ca_file[0] = G.ca_dir[0] = '\0';
     if (ca_file && strlen(ca_file) < sizeof(G.ca_file))
         memcpy(G.ca_file, ca_file, strlen(ca_file) + 1);
@@ -472,6 +507,8 @@ enum bs_err http_perform(const struct http_request *rq, struct http_response *rs
 
     if (strlen(rq->url) >= sizeof(url))
         return diag_set(d, BS_E_USAGE, "URL too long");
+    if (is_https(rq->url) && (rc = http_prepare_tls(NULL, d)) != BS_OK)
+        return rc;
     memcpy(url, rq->url, strlen(rq->url) + 1);
     rs->body.max = rq->max_body ? rq->max_body : HTTP_BODY_DEFAULT_MAX;
     rs->hops = 0;
@@ -515,6 +552,8 @@ enum bs_err http_perform(const struct http_request *rq, struct http_response *rs
             break;
         }
         memcpy(url, rs->location, strlen(rs->location) + 1);
+        if (is_https(url) && (rc = http_prepare_tls(NULL, d)) != BS_OK)
+            break;
     }
     curl_easy_cleanup(h);
     return rc;

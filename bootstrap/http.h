@@ -60,6 +60,19 @@ struct http_response {
 
 /* Global settings for every handle: CA bundle file or directory (either may be NULL). */
 void http_set_ca(const char *ca_file, const char *ca_dir);
+
+/* The --ca-bundle option (main.c); NULL = none. The string must outlive the process. */
+void http_set_ca_override(const char *path);
+
+/*
+ * Choose the CA certificates once (ca_find: --ca-bundle, SSL_CERT_FILE,
+ * CURL_CA_BUNDLE, SSL_CERT_DIR, the distribution's bundle) and apply them to
+ * every later handle. http_perform() calls it by itself before the first
+ * https request; the multi-interface downloader calls it before it starts.
+ * Fails closed: BS_E_NET with a hint when no CA is found. *source (may be
+ * NULL) receives where the CA came from.
+ */
+enum bs_err http_prepare_tls(const char **source, struct bs_diag *d);
 /*
  * Apply the common options to a handle: User-Agent, protocols (http,https),
  * CA, TCP keep-alive, NOSIGNAL, no libcurl redirects, Accept-Encoding

@@ -13,6 +13,7 @@
 
 #include "commands.h"
 #include "err.h"
+#include "http.h"
 #include "log.h"
 #include "sig.h"
 #include "version.h"
@@ -57,6 +58,9 @@ static const char main_help[] =
     "    -v, --verbose   print debug messages (repeat for more)\n"
     "    -q, --quiet     print only warnings and errors\n"
     "    --no-color      no ANSI colors (also: NO_COLOR set in the environment)\n"
+    "    --ca-bundle F   verify TLS with the CA certificates in file or directory F\n"
+    "                    (default: SSL_CERT_FILE, CURL_CA_BUNDLE, SSL_CERT_DIR, then\n"
+    "                    the distribution's bundle; verification is never disabled)\n"
     "    -h, --help      this text; 'bootstrap <command> --help' for a command\n"
     "    --version       print the version of bootstrap and of its libraries\n"
     "\n"
@@ -119,7 +123,8 @@ static const struct command *find_command(const char *name)
 }
 
 /* Remove the global options from argv in place; returns the new argc. */
-static int take_global_options(int argc, char **argv, int *verbose, bool *quiet, bool *color)
+static int take_global_options(int argc, char **argv, int *verbose, bool *quiet, bool *color,
+                               const char **ca_bundle, bool *bad)
 {
     int i, o = 1;
     bool dashdash = false;
@@ -140,6 +145,18 @@ static int take_global_options(int argc, char **argv, int *verbose, bool *quiet,
             *color = false;
             continue;
         }
+        if (!dashdash && strncmp(a, "--ca-bundle=", 12) == 0) {
+            *ca_bundle = a + 12;
+            continue;
+        }
+        if (!dashdash && strcmp(a, "--ca-bundle") == 0) {
+            if (i + 1 >= argc) {
+                *bad = true;
+                continue;
+            }
+            *ca_bundle = argv[++i];
+            continue;
+        }
         argv[o++] = argv[i];
     }
     argv[o] = NULL;
@@ -152,10 +169,15 @@ int main(int argc, char **argv)
     int verbose = 0, rc;
     bool quiet = false, color = getenv("NO_COLOR") == NULL;
     char run_name[] = "run";
+    const char *ca_bundle = NULL;
+    bool bad = false;
 
     sig_install();
-    argc = take_global_options(argc, argv, &verbose, &quiet, &color);
+    argc = take_global_options(argc, argv, &verbose, &quiet, &color, &ca_bundle, &bad);
     log_setup(verbose, quiet, color);
+    if (bad)
+        return usage_error(NULL, "option '--ca-bundle' needs a file or directory");
+    http_set_ca_override(ca_bundle);
 
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         log_error("cannot initialise libcurl");
