@@ -101,7 +101,7 @@ static:
 dist:
 	scripts/static-build.sh --dist
 
-test-static:
+test-static: static
 	BOOTSTRAP=build/static/bootstrap tests/run.sh --integration
 
 fuzz:

@@ -191,8 +191,7 @@ static int from_override(const char *path, struct ca_choice *c, char *err, size_
     if (path[0] == '\0')
         return fail(err, errlen, "--ca-bundle was given an empty file name");
     if (strlen(path) >= sizeof(c->path))
-        return fail(err, errlen, "--ca-bundle path is longer than %zu bytes",
-                    sizeof(c->path) - 1);
+        return fail(err, errlen, "--ca-bundle path is longer than %zu bytes", sizeof(c->path) - 1);
     fc = check_file(path);
     if (fc == CA_CHECK_OK)
         return choose(c, path, 0, "--ca-bundle");
@@ -202,8 +201,7 @@ static int from_override(const char *path, struct ca_choice *c, char *err, size_
             return choose(c, path, 1, "--ca-bundle");
         if (dc == CA_CHECK_NOT_DIR)
             return fail(err, errlen,
-                        "CA bundle '%s' from --ca-bundle is neither a file nor a directory",
-                        path);
+                        "CA bundle '%s' from --ca-bundle is neither a file nor a directory", path);
         fc = dc;
     }
     return fail(err, errlen,
@@ -222,9 +220,8 @@ static int from_env_file(const char *var, const char *path, struct ca_choice *c,
         return fail(err, errlen, "%s is longer than %zu bytes", var, sizeof(c->path) - 1);
     fc = check_file(path);
     if (fc != CA_CHECK_OK)
-        return fail(err, errlen,
-                    "CA bundle '%s' from %s %s: point %s at a PEM bundle or unset it", path,
-                    var, check_text(fc), var);
+        return fail(err, errlen, "CA bundle '%s' from %s %s: point %s at a PEM bundle or unset it",
+                    path, var, check_text(fc), var);
     return choose(c, path, 0, var);
 }
 

@@ -9,10 +9,11 @@
 #   scripts/static-build.sh --dist           also write dist/bootstrap-linux-x86_64{,.sha256}
 #   scripts/static-build.sh --print-versions print the pinned dependency versions and exit
 #   scripts/static-build.sh --print-cache    print the cache directory and exit
+#   scripts/static-build.sh --check-cache    exit 0 when every dependency is cached, else 1
 #
 # Environment:
 #   BOOTSTRAP_DEPS_CACHE  cache dir (default ${XDG_CACHE_HOME:-$HOME/.cache}/bootstrap-static)
-#   BOOTSTRAP_VERSION     version string of the app (default: git describe --always --dirty)
+#   BOOTSTRAP_VERSION     version string of the app (default: git describe --always --dirty --tags)
 #   SOURCE_DATE_EPOCH     timestamp for the app build (default: last commit time, else 0)
 #   BOOTSTRAP_PIN_<NAME>  override one pin, e.g. BOOTSTRAP_PIN_OPENSSL=3.0.22-1~deb12u2
 #   JOBS                  parallel make jobs (default nproc)
@@ -20,8 +21,13 @@
 # It must not touch anything in the work tree except build/static/ and dist/, and it never
 # writes a .done marker for a dependency whose recipe did not finish (pitfall 7 of the recipe:
 # every recipe runs in "( set -e; ... )" outside any conditional).
+# recipes are called indirectly ("recipe_$n")
+# shellcheck disable=SC2317
 set -euo pipefail
 export LC_ALL=C TZ=UTC
+# The whole script is one { } block, so bash parses it completely before running it and an
+# edit of this file during a long build cannot derail the running build.
+{
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${BOOTSTRAP_DEPS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/bootstrap-static}
@@ -37,6 +43,7 @@ for arg in "$@"; do
     --dist) DIST=1 ;;
     --print-versions) MODE=versions ;;
     --print-cache) MODE=cache ;;
+    --check-cache) MODE=check ;;
     -h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "static-build: unknown option '$arg' (see --help)" >&2; exit 2 ;;
     esac
@@ -45,7 +52,7 @@ done
 # ------------------------------------------------------------------ pins
 # name -> Debian source package, and the pinned bookworm / bookworm-security version.
 # Pins are the newest versions whose source actually downloads from deb.debian.org (checked
-# 2025 with apt-get source --download-only): openssl 3.0.22-1~deb12u2 and libzstd
+# with apt-get source --download-only when the pins were set): openssl 3.0.22-1~deb12u2 and libzstd
 # 1.5.4+dfsg2-5+deb12u1 are listed by apt-cache showsrc but their .dsc/.debian.tar answer 404,
 # so we stay on 3.0.20-1~deb12u2 and 1.5.4+dfsg2-5 (see docs/static-build.md).
 NAMES=(zlib bzip2 xz zstd openssl nghttp2 cares curl libarchive cjson)
@@ -101,12 +108,6 @@ TOOLCHAIN_ID+=" libtool-$(pkgver libtool) perl-$(pkgver perl-base)"
 
 export CC=musl-gcc AR=ar RANLIB=ranlib
 BASE_CFLAGS="-O2 -pipe -ffunction-sections -fdata-sections"
-export SOURCE_DATE_EPOCH
-
-mkdir -p "$CACHE/src" "$CACHE/work" "$CACHE/logs"
-# two builds sharing one cache (parallel `make static`, CI jobs) must not race
-exec 9>"$CACHE/.lock"
-flock 9
 
 # ------------------------------------------------------------------ sources
 ensure_debsrc() {
@@ -310,9 +311,8 @@ key_of() {
 
 build_dep() {
     local n=$1 key prefix work log dsc t1 rc
-    key=$(key_of "$n")
-    prefix=$CACHE/$n-${VER[$n]//[:~+]/_}-$key
-    P[$n]=$prefix
+    prefix=${P[$n]}
+    key=${prefix##*-}
     if [ -f "$prefix/.done" ]; then
         echo "== $n ${VER[$n]}: cached"
         return 0
@@ -358,6 +358,22 @@ build_dep() {
     echo "   $n built in $(elapsed "$t1") s"
 }
 
+# every prefix is known before anything is built (a key depends on its deps' keys only)
+missing=0
+for n in "${NAMES[@]}"; do
+    P[$n]=$CACHE/$n-${VER[$n]//[:~+]/_}-$(key_of "$n")
+    if [ ! -f "${P[$n]}/.done" ]; then missing=$((missing + 1)); fi
+done
+if [ "$MODE" = check ]; then
+    echo "$missing of ${#NAMES[@]} dependencies missing in $CACHE"
+    [ "$missing" -eq 0 ]
+    exit
+fi
+
+mkdir -p "$CACHE/src" "$CACHE/work" "$CACHE/logs"
+# two builds sharing one cache (parallel `make static`, CI jobs) must not race
+exec 9>"$CACHE/.lock"
+flock 9
 for n in "${NAMES[@]}"; do
     build_dep "$n"
 done
@@ -378,8 +394,9 @@ if WARN_OUT=$(make -s --no-print-directory print-WARN 2>/dev/null) && [ -n "$WAR
 fi
 WARN=${WARN:-"-Wall -Wextra -Werror"}
 
-VERSION=${BOOTSTRAP_VERSION:-$(git describe --always --dirty 2>/dev/null || true)}
-VERSION=${VERSION:-unknown}
+# same string as the Makefile's VERSION, so `make` and `make static` agree
+VERSION=${BOOTSTRAP_VERSION:-$(git describe --always --dirty --tags 2>/dev/null || true)}
+VERSION=${VERSION:-0.1.0}
 if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
     SOURCE_DATE_EPOCH=$(git log -1 --format=%ct 2>/dev/null || true)
     SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-0}
@@ -402,12 +419,22 @@ CFLAGS_APP+=($DEP_CPPFLAGS "-I${P[cjson]}/include/cjson")
 OBJDIR=$OUTDIR/obj
 rm -rf "$OBJDIR"
 mkdir -p "$OBJDIR"
-OBJS=()
+# compile JOBS files at a time; the link order below stays the sorted one
+OBJS=() PIDS=() CC_FAILED=0
 for s in "${APP_SRCS[@]}"; do
     o=$OBJDIR/$(basename "${s%.c}").o
-    musl-gcc "${CFLAGS_APP[@]}" -c "$s" -o "$o"
+    musl-gcc "${CFLAGS_APP[@]}" -c "$s" -o "$o" &
+    PIDS+=($!)
     OBJS+=("$o")
+    if [ "${#PIDS[@]}" -ge "$JOBS" ]; then
+        wait "${PIDS[0]}" || CC_FAILED=1
+        PIDS=("${PIDS[@]:1}")
+    fi
 done
+for p in "${PIDS[@]}"; do
+    wait "$p" || CC_FAILED=1
+done
+[ "$CC_FAILED" -eq 0 ] || die "compiling bootstrap/*.c failed (errors above)"
 # shellcheck disable=SC2086
 musl-gcc -static -o "$OUTDIR/bootstrap.debug" "${OBJS[@]}" $DEP_LDFLAGS \
     -Wl,--gc-sections -Wl,-z,relro,-z,now -Wl,-z,noexecstack \
@@ -435,3 +462,5 @@ if [ "$DIST" = 1 ]; then
     echo "dist/bootstrap-linux-x86_64 + .sha256 written"
 fi
 echo "== total $(elapsed "$T0") s"
+exit 0
+}
