@@ -1,0 +1,140 @@
+/*
+ * cache.h - the huggingface_hub cache layout on disk (hub-protocol.md §5, §6).
+ *
+ *   $HF_HUB_CACHE/CACHEDIR.TAG
+ *   $HF_HUB_CACHE/.locks/models--org--name/<etag>.lock        flock'ed while a blob is written
+ *   $HF_HUB_CACHE/models--org--name/refs/<rev>                40-hex commit, no newline
+ *   $HF_HUB_CACHE/models--org--name/blobs/<etag>              verified content only
+ *   $HF_HUB_CACHE/models--org--name/blobs/<etag>.bspart[.json] our partial data + resume record
+ *   $HF_HUB_CACHE/models--org--name/snapshots/<commit>/<path> -> ../../blobs/<etag> (relative)
+ *   $HF_HUB_CACHE/models--org--name/.no_exist/<commit>/<path> empty: absent at that commit
+ *   $HF_HUB_CACHE/models--org--name/trees/<commit>.json       huggingface_hub's tree cache
+ *
+ * and, for --local-dir, <dir>/<path> plus <dir>/.cache/huggingface/download/<path>.metadata
+ * (commit, etag, timestamp) so `hf download --local-dir` sees the files as fresh.
+ *
+ * Partial data never carries a name huggingface_hub reads (".incomplete").
+ * Every write is atomic (temp + rename); symlinks are never followed when
+ * replacing a name. The pure helpers (relative symlink target, metadata
+ * text) are separated from the file-system code. No logging.
+ */
+#ifndef BS_CACHE_H
+#define BS_CACHE_H
+
+#include "bootstrap.h"
+
+#include <limits.h>
+
+#include "err.h"
+#include "hub.h"
+
+#define CACHE_PART_SUFFIX   ".bspart"
+#define CACHE_RECORD_SUFFIX ".bspart.json"
+
+struct cache_repo {
+    char root[PATH_MAX];   /* $HF_HUB_CACHE */
+    char folder[256];      /* models--org--name */
+    char dir[PATH_MAX];    /* root/folder */
+};
+
+/* Fill c for repo (the id as requested: renamed repos keep the requested name). */
+enum bs_err cache_repo_init(struct cache_repo *c, const char *hub_cache, enum hub_repo_type t,
+                            const char *repo, struct bs_diag *d);
+
+/* blobs/<etag>, blobs/<etag>.bspart, blobs/<etag>.bspart.json, snapshots/<commit>[/<path>]. */
+enum bs_err cache_blob_path(const struct cache_repo *c, const char *etag, char *out, size_t len);
+enum bs_err cache_part_path(const struct cache_repo *c, const char *etag, char *out, size_t len);
+enum bs_err cache_record_path(const struct cache_repo *c, const char *etag, char *out, size_t len);
+enum bs_err cache_snapshot_path(const struct cache_repo *c, const char *commit, const char *path,
+                                char *out, size_t len);
+
+/* Create the repo folder's blobs/, snapshots/ and refs/ and the root's CACHEDIR.TAG. */
+enum bs_err cache_prepare(const struct cache_repo *c, struct bs_diag *d);
+
+/*
+ * Pure: the relative symlink target from snapshots/<commit>/<path> to
+ * blobs/<etag>: "../../blobs/<etag>" with one more "../" per directory of path.
+ */
+enum bs_err cache_link_target(const char *path, const char *etag, char *out, size_t len);
+
+/* refs/<rev> -> commit. BS_E_NOTFOUND when absent; BS_E_PARSE when not 40 hex. */
+enum bs_err cache_read_ref(const struct cache_repo *c, const char *rev, char commit[41],
+                           struct bs_diag *d);
+/* Write refs/<rev> atomically (no newline) unless it already says commit. */
+enum bs_err cache_write_ref(const struct cache_repo *c, const char *rev, const char *commit,
+                            struct bs_diag *d);
+
+/* True when blobs/<etag> is a regular file of exactly size bytes. */
+bool cache_blob_ok(const struct cache_repo *c, const char *etag, uint64_t size);
+
+/*
+ * True when snapshots/<commit>/<path> leads to blobs/<etag> (our relative link,
+ * or huggingface_hub's absolute fallback) of size bytes; with symlinks
+ * disabled, a regular file of that size.
+ */
+bool cache_pointer_ok(const struct cache_repo *c, const char *commit, const char *path,
+                      const char *etag, uint64_t size, bool no_symlinks);
+
+/*
+ * Make snapshots/<commit>/<path> point at blobs/<etag>: a relative symlink
+ * (replacing whatever is there), or with no_symlinks a hard link / copy of the
+ * blob. The blob must exist.
+ */
+enum bs_err cache_link_pointer(const struct cache_repo *c, const char *commit, const char *path,
+                               const char *etag, bool no_symlinks, struct bs_diag *d);
+
+/* Touch .no_exist/<commit>/<path>. */
+enum bs_err cache_mark_no_exist(const struct cache_repo *c, const char *commit, const char *path,
+                                struct bs_diag *d);
+
+/* trees/<commit>.json: read (BS_E_NOTFOUND when absent) and write (atomic). */
+enum bs_err cache_read_tree(const struct cache_repo *c, const char *commit,
+                            struct hub_file_list *ret, struct bs_diag *d);
+enum bs_err cache_write_tree(const struct cache_repo *c, const char *commit,
+                             const struct hub_file_list *l, struct bs_diag *d);
+
+/*
+ * Take the per-blob lock .locks/<folder>/<etag>.lock (flock, exclusive),
+ * waiting at most wait_ms (polling; stops on SIGINT/TERM). *fd receives the
+ * lock's descriptor: cache_unlock() releases it. BS_E_LOCKED when another
+ * process keeps it, BS_E_INTERRUPTED, BS_E_IO.
+ */
+enum bs_err cache_lock(const struct cache_repo *c, const char *etag, uint64_t wait_ms, int *fd,
+                       struct bs_diag *d);
+/* Same for an arbitrary lock file path (dl_url). */
+enum bs_err cache_lock_path(const char *path, uint64_t wait_ms, int *fd, struct bs_diag *d);
+void cache_unlock(int fd);
+
+/*
+ * Copy src to dst atomically (temp in dst's folder + rename): a hard link
+ * when allowed, else copy_file_range / read-write. *linked tells which.
+ */
+enum bs_err cache_place_file(const char *src, const char *dst, bool allow_link, bool *linked,
+                             struct bs_diag *d);
+
+/* ---- local dir (hf download --local-dir) ---- */
+
+/* Pure: the three lines of a .metadata file ("<commit>\n<etag>\n<timestamp>\n"). */
+enum bs_err cache_format_local_metadata(const char *commit, const char *etag, double ts,
+                                        char *out, size_t len);
+/* Pure: parse them back. BS_E_PARSE when malformed. */
+enum bs_err cache_parse_local_metadata(const char *s, size_t n, char commit[41],
+                                       char etag[HUB_ETAG_MAX + 1], double *ts);
+
+/*
+ * True when <dir>/<path> exists with size bytes and its metadata names etag
+ * and is not older than the file (huggingface_hub's "file_mtime - 1 <= ts").
+ */
+bool cache_local_fresh(const char *dir, const char *path, const char *etag, uint64_t size);
+
+/*
+ * Put blob at <dir>/<path> (hard link when allowed and possible, else copy),
+ * write <dir>/.cache/huggingface/{.gitignore,CACHEDIR.TAG} and
+ * download/<path>.metadata with commit, etag and now. *linked tells whether
+ * a hard link was made.
+ */
+enum bs_err cache_local_materialise(const char *dir, const char *path, const char *blob,
+                                    const char *commit, const char *etag, bool allow_link,
+                                    bool *linked, struct bs_diag *d);
+
+#endif /* BS_CACHE_H */

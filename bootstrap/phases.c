@@ -1,0 +1,892 @@
+/*
+ * phases.c - detect, auth, fetch, unpack and hand-off of `bootstrap run`.
+ *
+ * Each phase is idempotent: running it again over a finished result costs
+ * a check, not a redo (the download engine skips complete files, the
+ * unpacker skips archives its marker names, detection is cheap). A phase
+ * records what it produced in c->st; cmd_run.c saves the state around it
+ * and logs failures. Must not: exit, log a failure (cmd_run.c does, once),
+ * print or store a token.
+ */
+#include "bootstrap.h"
+
+#include "phases.h"
+
+#include <curl/curl.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "cache.h"
+#include "download.h"
+#include "fsx.h"
+#include "hwreport.h"
+#include "launch.h"
+#include "log.h"
+#include "sha256.h"
+#include "sig.h"
+#include "tty.h"
+#include "unpack.h"
+
+#define LOCK_EXEC_FD 3 /* where the lock lives in the entrypoint (BOOTSTRAP_LOCK_FD) */
+
+int64_t run_now(void)
+{
+    return (int64_t)time(NULL);
+}
+
+enum bs_err run_save(struct run_ctx *c, struct bs_diag *d)
+{
+    c->st->updated_at = run_now();
+    c->last_save = c->st->updated_at;
+    return state_save(c->state_path, c->st, d);
+}
+
+void run_progress(struct run_ctx *c, const char *item, uint64_t done, uint64_t total)
+{
+    struct bs_diag d;
+    int64_t now = run_now();
+    size_t n = strlen(item ? item : "");
+
+    if (n >= sizeof(c->st->progress_item))
+        n = sizeof(c->st->progress_item) - 1;
+    memcpy(c->st->progress_item, item ? item : "", n);
+    c->st->progress_item[n] = '\0';
+    c->st->progress_done = done;
+    c->st->progress_total = total;
+    c->st->progress_at = now;
+    if (now - c->last_save >= 2 && run_save(c, &d))
+        log_debug("cannot save progress: %s", d.msg);
+}
+
+void run_resume_command(const struct run_ctx *c, char *out, size_t outlen)
+{
+    if (c->under_systemd)
+        (void)snprintf(out, outlen, "sudo systemctl restart bootstrap");
+    else if (c->o.config)
+        (void)snprintf(out, outlen, "bootstrap --resume --config '%s'", c->config_path);
+    else
+        (void)snprintf(out, outlen, "bootstrap --resume");
+}
+
+enum bs_err run_default_state_dir(hfenv_getenv_fn g, unsigned uid, const char *home, char *out,
+                                  size_t outlen)
+{
+    const char *x = g("XDG_STATE_HOME");
+    int n;
+
+    if (uid == 0)
+        n = snprintf(out, outlen, "/var/lib/bootstrap");
+    else if (x && x[0] == '/')
+        n = snprintf(out, outlen, "%s/bootstrap", x);
+    else if (home && home[0])
+        n = snprintf(out, outlen, "%s/.local/state/bootstrap", home);
+    else
+        return BS_E_USAGE;
+    if (n < 0 || (size_t)n >= outlen)
+        return BS_E_USAGE;
+    return BS_OK;
+}
+
+static void set_summary(struct run_ctx *c, enum state_phase p, const char *fmt, ...)
+    BS_PRINTF(3, 4);
+
+static void set_summary(struct run_ctx *c, enum state_phase p, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    (void)vsnprintf(c->st->phases[p].summary, sizeof(c->st->phases[p].summary), fmt, ap);
+    va_end(ap);
+}
+
+static void copy_str(char *dst, size_t dstlen, const char *src)
+{
+    size_t n = strlen(src ? src : "");
+
+    if (dstlen == 0)
+        return;
+    if (n >= dstlen)
+        n = dstlen - 1;
+    memcpy(dst, src ? src : "", n);
+    dst[n] = '\0';
+}
+
+/* ---- detect ------------------------------------------------------------ */
+
+static void requirements_from_manifest(const struct run_ctx *c, struct hw_requirements *req)
+{
+    const struct manifest_requirements *r = &c->m->req;
+
+    hw_requirements_default(req);
+    if (r->set & MANIFEST_REQ_GPUS)
+        req->min_gpus = r->min_gpus;
+    if (r->set & MANIFEST_REQ_VRAM) {
+        req->min_vram_mib = r->min_vram_mib;
+        if (req->recommended_vram_mib < r->min_vram_mib)
+            req->recommended_vram_mib = r->min_vram_mib;
+    }
+    if (r->set & MANIFEST_REQ_CC) {
+        (void)snprintf(req->min_compute_capability, sizeof(req->min_compute_capability), "%u.%u",
+                       r->min_cc_major % 100, r->min_cc_minor % 100);
+        if (r->min_cc_major >= 8)
+            req->require_bf16 = true;
+    }
+    if (r->set & MANIFEST_REQ_DISK)
+        req->min_disk_free_mib = r->min_disk_gib * 1024;
+    if (r->set & MANIFEST_REQ_RAM)
+        req->min_ram_mib = r->min_ram_gib * 1024;
+    req->allow_no_gpu = c->o.allow_no_gpu;
+}
+
+enum bs_err phase_detect(struct run_ctx *c, struct bs_diag *d)
+{
+    struct hw_requirements req;
+    struct gpu_probe_opts po;
+    struct hw_report *r = NULL;
+    char *json = NULL;
+    enum bs_err rc;
+    unsigned i, usable;
+
+    requirements_from_manifest(c, &req);
+    gpu_probe_opts_init(&po);
+    po.root = c->o.root;
+    po.nvidia_smi = c->o.nvidia_smi;
+    po.search_path = c->getenv_fn("PATH");
+    po.ld_library_path = c->getenv_fn("LD_LIBRARY_PATH");
+    po.disk_path = c->workspace;
+    if ((rc = hw_detect_with(&po, &req, &r, d)))
+        return rc;
+    if ((rc = hw_report_to_json(r, &json, d)))
+        goto out;
+    if ((rc = write_atomic(c->hw_report_path, json, strlen(json), 0644, d)))
+        goto out;
+
+    usable = hw_usable_gpu_count(r);
+    for (i = 0; i < r->n_gpus; i++) {
+        const struct gpu_info *g = &r->gpus[i].info;
+        if (g->memory_total_mib != UINT64_MAX)
+            log_info("GPU %u: %s, %llu MiB%s", i, g->name[0] ? g->name : "(unnamed)",
+                     (unsigned long long)g->memory_total_mib,
+                     r->gpus[i].usable ? "" : " (not usable)");
+        else
+            log_info("GPU %u: %s%s", i, g->name[0] ? g->name : "(unnamed)",
+                     r->gpus[i].usable ? "" : " (not usable)");
+    }
+    for (i = 0; i < r->n_reasons; i++) {
+        const struct hw_reason *why = &r->reasons[i];
+        if (why->level == HW_STATUS_WARN)
+            log_warn("%s", why->message);
+    }
+    c->st->gpu_count = usable;
+    copy_str(c->st->hw_report, sizeof(c->st->hw_report), c->hw_report_path);
+    c->st->no_gpu_allowed = false;
+
+    if (r->status == HW_STATUS_FAIL) {
+        for (i = 0; i < r->n_reasons; i++) {
+            if (r->reasons[i].level == HW_STATUS_FAIL) {
+                rc = diag_set(d, BS_E_HARDWARE, "%s", r->reasons[i].message);
+                diag_hint(d, "%s%s", r->reasons[i].next,
+                          r->reasons[i].gpu ? " (a demo without a GPU: --allow-no-gpu)" : "");
+                goto out;
+            }
+        }
+        rc = diag_set(d, BS_E_HARDWARE, "the machine does not meet the requirements");
+        diag_hint(d, "see 'bootstrap detect' for the reasons");
+        goto out;
+    }
+    if (usable == 0) {
+        c->st->no_gpu_allowed = true;
+        log_warn("no usable GPU: --allow-no-gpu given, so the run continues without one (demo)");
+        set_summary(c, STATE_PHASE_DETECT, "no usable GPU (allowed: --allow-no-gpu), verdict %s",
+                    hw_verdict_status(r));
+    } else {
+        const struct gpu_info *g = NULL;
+        for (i = 0; i < r->n_gpus && !g; i++)
+            if (r->gpus[i].usable)
+                g = &r->gpus[i].info;
+        set_summary(c, STATE_PHASE_DETECT, "%u usable GPU%s (%s), verdict %s", usable,
+                    usable == 1 ? "" : "s", g && g->name[0] ? g->name : "unnamed",
+                    hw_verdict_status(r));
+    }
+    log_info("hardware: %s", c->st->phases[STATE_PHASE_DETECT].summary);
+    rc = BS_OK;
+out:
+    free(json);
+    hw_report_free(r);
+    return rc;
+}
+
+/* ---- auth -------------------------------------------------------------- */
+
+static void wait_report(void *ctx, const struct auth_wait_event *ev)
+{
+    (void)ctx;
+    log_info("no access yet (%s); checking again in %llu s, giving up in %llu min", ev->why,
+             (unsigned long long)(ev->next_ms / 1000),
+             (unsigned long long)((ev->remaining_ms + 59999) / 60000));
+}
+
+static bool fetch_complete(const struct run_ctx *c)
+{
+    return c->st->phases[STATE_PHASE_FETCH].status == STATE_DONE;
+}
+
+/*
+ * The auth phase proper; phase_auth() decides what a failure means when the
+ * files are already here.
+ */
+static enum bs_err auth_once(struct run_ctx *c, unsigned wait_minutes, struct bs_diag *d)
+{
+    const struct manifest_model *mo = &c->m->model;
+    struct auth_identity id;
+    char warn[512], final_repo[128] = "", who[160];
+    bool prompted = false;
+    enum bs_err rc;
+
+    memset(&id, 0, sizeof(id));
+    auth_token_release(&c->tok);
+    c->have_token = false;
+    rc = auth_find_token(&c->env, c->getenv_fn, c->o.token_stdin, STDIN_FILENO, &c->tok, warn,
+                         sizeof(warn), d);
+    if (rc == BS_E_AUTH && !c->o.token_stdin && c->interactive) {
+        log_info("no Hugging Face token found: asking for one (it is not echoed)");
+        diag_clear(d);
+        rc = auth_prompt_token(&c->env, &c->tok, d);
+        prompted = rc == BS_OK;
+    }
+    if (rc == BS_E_AUTH && !mo->gated && !c->o.token_stdin) {
+        log_info("no Hugging Face token: the model is not gated, going on anonymously");
+        diag_clear(d);
+        copy_str(c->st->token_source, sizeof(c->st->token_source), "none (anonymous)");
+        c->st->hf_user[0] = '\0';
+        set_summary(c, STATE_PHASE_AUTH, "anonymous (model not gated)");
+        return BS_OK;
+    }
+    if (rc)
+        return rc;
+    log_add_secret(c->tok.value);
+    if (warn[0])
+        log_warn("%s", warn);
+    auth_token_describe(&c->tok, who, sizeof(who));
+
+    if ((rc = auth_whoami(&c->env, c->tok.value, &id, d)))
+        return rc;
+    log_info("using the token from %s: logged in as %s", who, id.user);
+    if (id.can_write)
+        log_warn("the token '%s' can write; a read token is enough for this run",
+                 id.token_name);
+    if (prompted) {
+        if ((rc = auth_save_login(&c->env, c->tok.value, id.token_name, d)))
+            return rc;
+        log_info("saved the token to %s (used by the next runs)", c->env.token_path);
+    }
+    c->have_token = true;
+    copy_str(c->st->token_source, sizeof(c->st->token_source), who);
+    copy_str(c->st->hf_user, sizeof(c->st->hf_user), id.user);
+
+    if (wait_minutes) {
+        struct auth_wait w = {wait_minutes, auth_poll_ms_from_env(c->getenv_fn), wait_report,
+                              NULL};
+        rc = auth_wait_for_access(&c->env, c->tok.value, mo->repo_type, mo->repo, mo->revision,
+                                  mo->probe_file, &w, final_repo, sizeof(final_repo), d);
+    } else {
+        rc = auth_check_access(&c->env, c->tok.value, mo->repo_type, mo->repo, mo->revision,
+                               mo->probe_file, final_repo, sizeof(final_repo), d);
+    }
+    if (rc)
+        return rc;
+    if (final_repo[0] && strcmp(final_repo, mo->repo) != 0) {
+        if (manifest_model_repo_matches(c->m, final_repo))
+            log_info("'%s' is now called '%s' (a known alias)", mo->repo, final_repo);
+        else
+            log_warn("'%s' redirects to '%s', which the manifest does not list as an alias",
+                     mo->repo, final_repo);
+    }
+    copy_str(c->st->model_repo, sizeof(c->st->model_repo), final_repo[0] ? final_repo : mo->repo);
+    set_summary(c, STATE_PHASE_AUTH, "%s via %s, access to %s granted", id.user, who,
+                c->st->model_repo);
+    return BS_OK;
+}
+
+enum bs_err phase_auth(struct run_ctx *c, struct bs_diag *d)
+{
+    enum bs_err rc;
+
+    rc = auth_once(c, c->o.wait_access_min, d);
+    if (rc == BS_OK || rc == BS_E_INTERRUPTED || !c->o.resume || !fetch_complete(c))
+        return rc;
+    /*
+     * --resume with every file already downloaded: the token is only needed
+     * to download, so a token that cannot be checked now (offline boot,
+     * revoked, licence withdrawn) must not stop the training from resuming.
+     */
+    if (rc == BS_E_NET || rc == BS_E_AUTH || rc == BS_E_GATED) {
+        log_warn("cannot re-check the Hugging Face login (%s); the files are already here, so "
+                 "the run goes on",
+                 d->msg);
+        set_summary(c, STATE_PHASE_AUTH, "not re-checked (%s); files already downloaded",
+                    bs_strerror(rc));
+        diag_clear(d);
+        return BS_OK;
+    }
+    return rc;
+}
+
+/* ---- fetch ------------------------------------------------------------- */
+
+/* Check a downloaded file against what the manifest pins (size, sha256). */
+static enum bs_err verify_pins(const char *what, const char *local_path, uint64_t size,
+                               const char *etag, uint64_t want_size, const char *want_sha,
+                               struct bs_diag *d)
+{
+    char hex[65];
+    enum bs_err rc;
+
+    if (want_size && size != want_size)
+        return diag_set(d, BS_E_CHECKSUM, "%s has %llu bytes, the manifest pins %llu", what,
+                        (unsigned long long)size, (unsigned long long)want_size);
+    if (!want_sha[0])
+        return BS_OK;
+    if (sha256_hex_valid(etag)) {
+        /* an LFS file: the engine verified its content against this sha256 already */
+        if (strcmp(etag, want_sha) != 0)
+            return diag_set(d, BS_E_CHECKSUM, "%s has sha256 %s, the manifest pins %s", what,
+                            etag, want_sha);
+        return BS_OK;
+    }
+    if ((rc = sha256_file(local_path, hex, d)))
+        return rc;
+    if (strcmp(hex, want_sha) != 0)
+        return diag_set(d, BS_E_CHECKSUM, "%s has sha256 %s, the manifest pins %s", what, hex,
+                        want_sha);
+    return BS_OK;
+}
+
+static enum bs_err fetch_model(struct run_ctx *c, struct bs_diag *d)
+{
+    const struct manifest_model *mo = &c->m->model;
+    const char *include[MANIFEST_MAX_FILES + 1];
+    char local_dir[PATH_MAX];
+    struct dl_request rq;
+    struct dl_result res;
+    enum bs_err rc;
+    unsigned i;
+    size_t k;
+
+    memset(&rq, 0, sizeof(rq));
+    memset(&res, 0, sizeof(res));
+    for (i = 0; i < mo->nfiles; i++)
+        include[i] = mo->files[i].path;
+    include[mo->nfiles] = NULL;
+    rq.repo_type = mo->repo_type;
+    rq.repo = mo->repo;
+    rq.revision = mo->revision;
+    rq.include = mo->nfiles ? include : NULL;
+    rq.verify = (c->o.force_mask & (1u << STATE_PHASE_FETCH)) != 0;
+    if (mo->local_dir[0]) {
+        if (path_join(local_dir, sizeof(local_dir), c->workspace, mo->local_dir))
+            return diag_set(d, BS_E_USAGE, "model.local_dir: path too long");
+        rq.local_dir = local_dir;
+    }
+    (void)snprintf(c->st->progress_item, sizeof(c->st->progress_item), "model %s (%u file%s)",
+                   mo->repo, mo->nfiles, mo->nfiles == 1 ? "" : "s");
+    (void)run_save(c, NULL);
+    log_info("downloading %s at %.12s%s%s", mo->repo, mo->revision,
+             rq.local_dir ? " into " : " into the cache", rq.local_dir ? rq.local_dir : "");
+    rc = dl_snapshot(&c->env, c->have_token ? c->tok.value : NULL, &rq, &res, d);
+    if (rc)
+        goto out;
+    if (res.stale)
+        log_warn("the Hub could not be reached: using the files already downloaded for %.12s",
+                 res.commit);
+    /* every file the manifest names must be there, with its pins */
+    for (i = 0; i < mo->nfiles; i++) {
+        const struct dl_file_result *f = NULL;
+        for (k = 0; k < res.nfiles && !f; k++)
+            if (strcmp(res.files[k].path, mo->files[i].path) == 0)
+                f = &res.files[k];
+        if (!f) {
+            rc = diag_set(d, BS_E_NOTFOUND, "'%s' is not in %s at %s", mo->files[i].path,
+                          mo->repo, res.commit[0] ? res.commit : mo->revision);
+            diag_hint(d, "check model.files in %s", c->config_path);
+            goto out;
+        }
+        if ((rc = verify_pins(f->path, f->local_path, f->size, f->etag, mo->files[i].size,
+                              mo->files[i].sha256, d)))
+            goto out;
+    }
+    c->st->nfiles = 0; /* the model's records are rewritten; artifacts follow */
+    for (k = 0; k < res.nfiles; k++) {
+        struct state_file sf;
+        memset(&sf, 0, sizeof(sf));
+        copy_str(sf.kind, sizeof(sf.kind), "model");
+        copy_str(sf.repo, sizeof(sf.repo), mo->repo);
+        copy_str(sf.revision, sizeof(sf.revision), mo->revision);
+        copy_str(sf.commit, sizeof(sf.commit), res.commit);
+        copy_str(sf.path, sizeof(sf.path), res.files[k].path);
+        copy_str(sf.local_path, sizeof(sf.local_path), res.files[k].local_path);
+        sf.size = res.files[k].size;
+        if (sha256_hex_valid(res.files[k].etag))
+            copy_str(sf.sha256, sizeof(sf.sha256), res.files[k].etag);
+        if (state_put_file(c->st, &sf)) {
+            rc = diag_set(d, BS_E_INTERNAL, "too many files for the state file");
+            goto out;
+        }
+    }
+    copy_str(c->st->model_commit, sizeof(c->st->model_commit), res.commit);
+    copy_str(c->st->model_dir, sizeof(c->st->model_dir),
+             rq.local_dir ? rq.local_dir : res.snapshot_dir);
+    if (res.final_repo[0] && strcmp(res.final_repo, mo->repo) != 0)
+        copy_str(c->st->model_repo, sizeof(c->st->model_repo), res.final_repo);
+    log_info("model: %zu file%s in %s (%llu bytes downloaded now)", res.nfiles,
+             res.nfiles == 1 ? "" : "s", c->st->model_dir,
+             (unsigned long long)res.bytes_fetched);
+out:
+    dl_result_release(&res);
+    return rc;
+}
+
+/* Last path component of a URL (without query), for the downloaded file's name. */
+static void url_basename(const char *url, char *out, size_t outlen)
+{
+    const char *end = url + strcspn(url, "?#"), *p = end;
+    size_t n;
+
+    while (p > url && p[-1] != '/')
+        p--;
+    n = (size_t)(end - p);
+    if (n == 0 || n >= outlen || (n <= 2 && p[0] == '.'))
+        copy_str(out, outlen, "download");
+    else {
+        memcpy(out, p, n);
+        out[n] = '\0';
+    }
+}
+
+/*
+ * After the download: check the pins, put a plain file where the entrypoint
+ * expects it (<data dir>/<dest>/<file name>, a hard link or a copy), record it.
+ * src is the downloaded file (a snapshot symlink is resolved first).
+ */
+static enum bs_err finish_artifact(struct run_ctx *c, const struct manifest_artifact *a,
+                                   const char *src, uint64_t size, const char *etag,
+                                   const char *commit, struct bs_diag *d)
+{
+    struct state_file sf;
+    char real[PATH_MAX], base[256], dest[PATH_MAX], dir[PATH_MAX];
+    const char *name = a->repo[0] ? a->path : src, *slash;
+    enum bs_err rc;
+    struct stat sb;
+
+    if (!realpath(src, real))
+        return diag_set(d, BS_E_IO, "artifact '%s': cannot resolve '%s': %s", a->name, src,
+                        strerror(errno));
+    if ((rc = verify_pins(a->name, real, size, etag, a->size, a->sha256, d)))
+        return rc;
+    memset(&sf, 0, sizeof(sf));
+    copy_str(sf.kind, sizeof(sf.kind), "artifact");
+    copy_str(sf.name, sizeof(sf.name), a->name);
+    copy_str(sf.repo, sizeof(sf.repo), a->repo);
+    copy_str(sf.revision, sizeof(sf.revision), a->repo[0] ? a->revision : "");
+    copy_str(sf.commit, sizeof(sf.commit), commit);
+    copy_str(sf.path, sizeof(sf.path), a->repo[0] ? a->path : a->url);
+    if (sha256_hex_valid(etag))
+        copy_str(sf.sha256, sizeof(sf.sha256), etag);
+    else if (a->sha256[0])
+        copy_str(sf.sha256, sizeof(sf.sha256), a->sha256);
+    sf.size = size;
+    if (!a->unpack) {
+        bool linked = false;
+        slash = strrchr(name, '/');
+        copy_str(base, sizeof(base), slash ? slash + 1 : name);
+        if (path_join(dir, sizeof(dir), c->data_dir, a->dest) ||
+            path_join(dest, sizeof(dest), dir, base))
+            return diag_set(d, BS_E_USAGE, "artifact '%s': destination too long", a->name);
+        if ((rc = mkdir_p(dir, 0755, d)))
+            return rc;
+        if (stat(dest, &sb) != 0 || (uint64_t)sb.st_size != size ||
+            (c->o.force_mask & (1u << STATE_PHASE_FETCH))) {
+            if ((rc = cache_place_file(real, dest, true, &linked, d))) {
+                diag_prefix(d, "artifact '%s'", a->name);
+                return rc;
+            }
+            log_info("'%s' placed at %s (%s)", a->name, dest, linked ? "hard link" : "copy");
+        }
+        copy_str(sf.local_path, sizeof(sf.local_path), dest);
+    } else {
+        copy_str(sf.local_path, sizeof(sf.local_path), real);
+    }
+    if (state_put_file(c->st, &sf))
+        return diag_set(d, BS_E_INTERNAL, "too many files for the state file");
+    return BS_OK;
+}
+
+/* Same repository, type and revision: fetched together (one metadata request). */
+static bool same_source(const struct manifest_artifact *a, const struct manifest_artifact *b)
+{
+    return a->repo[0] && b->repo[0] && strcmp(a->repo, b->repo) == 0 &&
+           strcmp(a->repo_type, b->repo_type) == 0 && strcmp(a->revision, b->revision) == 0;
+}
+
+/* All the artifacts of the repository of artifact first, in one dl_snapshot. */
+static enum bs_err fetch_repo_artifacts(struct run_ctx *c, unsigned first, struct bs_diag *d)
+{
+    const struct manifest_artifact *a0 = &c->m->artifacts[first];
+    const char *include[MANIFEST_MAX_ARTIFACTS + 1];
+    unsigned i, n = 0;
+    struct dl_request rq;
+    struct dl_result res;
+    enum bs_err rc = BS_OK;
+    size_t k;
+
+    for (i = first; i < c->m->nartifacts; i++)
+        if (same_source(a0, &c->m->artifacts[i]))
+            include[n++] = c->m->artifacts[i].path;
+    include[n] = NULL;
+    memset(&rq, 0, sizeof(rq));
+    memset(&res, 0, sizeof(res));
+    rq.repo_type = a0->repo_type;
+    rq.repo = a0->repo;
+    rq.revision = a0->revision;
+    rq.include = include;
+    rq.verify = (c->o.force_mask & (1u << STATE_PHASE_FETCH)) != 0;
+    (void)snprintf(c->st->progress_item, sizeof(c->st->progress_item), "data %s (%u file%s)",
+                   a0->repo, n, n == 1 ? "" : "s");
+    (void)run_save(c, NULL);
+    log_info("downloading %u file%s of %s %s at %s", n, n == 1 ? "" : "s", a0->repo_type,
+             a0->repo, a0->revision);
+    rc = dl_snapshot(&c->env, c->have_token ? c->tok.value : NULL, &rq, &res, d);
+    if (rc) {
+        diag_prefix(d, "%s", a0->repo);
+        goto out;
+    }
+    if (res.stale)
+        log_warn("the Hub could not be reached: using %s as downloaded before", a0->repo);
+    for (i = first; i < c->m->nartifacts; i++) {
+        const struct manifest_artifact *a = &c->m->artifacts[i];
+        const struct dl_file_result *f = NULL;
+        if (!same_source(a0, a))
+            continue;
+        for (k = 0; k < res.nfiles && !f; k++)
+            if (strcmp(res.files[k].path, a->path) == 0)
+                f = &res.files[k];
+        if (!f) {
+            rc = diag_set(d, BS_E_NOTFOUND, "artifact '%s': '%s' is not in %s at %s", a->name,
+                          a->path, a->repo, a->revision);
+            goto out;
+        }
+        if ((rc = finish_artifact(c, a, f->local_path, f->size, f->etag, res.commit, d)))
+            goto out;
+    }
+out:
+    dl_result_release(&res);
+    return rc;
+}
+
+static enum bs_err fetch_url_artifact(struct run_ctx *c, const struct manifest_artifact *a,
+                                      struct bs_diag *d)
+{
+    char dl_dir[PATH_MAX], dir[PATH_MAX], path[PATH_MAX], base[256];
+    struct stat sb;
+    enum bs_err rc;
+
+    url_basename(a->url, base, sizeof(base));
+    if (path_join(dl_dir, sizeof(dl_dir), c->workspace, "downloads") ||
+        path_join(dir, sizeof(dir), dl_dir, a->name) || path_join(path, sizeof(path), dir, base))
+        return diag_set(d, BS_E_USAGE, "artifact '%s': path too long", a->name);
+    (void)snprintf(c->st->progress_item, sizeof(c->st->progress_item), "artifact %s", a->name);
+    (void)run_save(c, NULL);
+    log_info("downloading '%s': %s", a->name, a->url);
+    if ((rc = dl_url(&c->env, a->url, a->sha256, a->size, path, d))) {
+        diag_prefix(d, "artifact '%s'", a->name);
+        return rc;
+    }
+    if (stat(path, &sb) != 0)
+        return diag_set(d, BS_E_IO, "artifact '%s': '%s' is missing after the download",
+                        a->name, path);
+    return finish_artifact(c, a, path, (uint64_t)sb.st_size, a->sha256, "", d);
+}
+
+enum bs_err phase_fetch(struct run_ctx *c, struct bs_diag *d)
+{
+    enum bs_err rc;
+    uint64_t total = 0;
+    unsigned i, j;
+
+    if ((rc = fetch_model(c, d)))
+        return rc;
+    if ((rc = mkdir_p(c->data_dir, 0755, d)))
+        return rc;
+    for (i = 0; i < c->m->nartifacts; i++) {
+        const struct manifest_artifact *a = &c->m->artifacts[i];
+        bool seen = false;
+        if (sig_stop_requested())
+            return diag_set(d, BS_E_INTERRUPTED, "interrupted");
+        for (j = 0; j < i && !seen; j++)
+            seen = same_source(&c->m->artifacts[j], a);
+        if (seen)
+            continue; /* fetched with an earlier artifact of the same repository */
+        rc = a->repo[0] ? fetch_repo_artifacts(c, i, d) : fetch_url_artifact(c, a, d);
+        if (rc)
+            return rc;
+        (void)run_save(c, NULL);
+    }
+    for (i = 0; i < c->st->nfiles; i++)
+        total += c->st->files[i].size;
+    c->st->progress_item[0] = '\0';
+    set_summary(c, STATE_PHASE_FETCH, "%u file%s, %llu MiB, model at %.12s", c->st->nfiles,
+                c->st->nfiles == 1 ? "" : "s", (unsigned long long)(total >> 20),
+                c->st->model_commit[0] ? c->st->model_commit : c->m->model.revision);
+    return BS_OK;
+}
+
+/* ---- unpack ------------------------------------------------------------ */
+
+static void unpack_progress(void *ctx, uint64_t done, uint64_t total)
+{
+    struct run_ctx *c = ctx;
+
+    run_progress(c, c->st->progress_item, done, total);
+}
+
+enum bs_err phase_unpack(struct run_ctx *c, struct bs_diag *d)
+{
+    struct unpack_limits lim;
+    unsigned i, n = 0, skipped = 0;
+    uint64_t bytes = 0;
+    enum bs_err rc;
+
+    unpack_limits_default(&lim);
+    if ((rc = mkdir_p(c->data_dir, 0755, d)))
+        return rc;
+    copy_str(c->st->data_dir, sizeof(c->st->data_dir), c->data_dir);
+    for (i = 0; i < c->m->nartifacts; i++) {
+        const struct manifest_artifact *a = &c->m->artifacts[i];
+        const struct state_file *f;
+        struct unpack_result res;
+        struct state_unpack u;
+        char dest[PATH_MAX];
+        unsigned flags = 0;
+
+        if (!a->unpack)
+            continue;
+        if (sig_stop_requested())
+            return diag_set(d, BS_E_INTERRUPTED, "interrupted");
+        f = state_find_file(c->st, "artifact", a->name, a->repo[0] ? a->path : a->url);
+        if (!f || !f->local_path[0])
+            return diag_set(d, BS_E_INTERNAL,
+                            "artifact '%s' is not recorded as downloaded; run the fetch phase "
+                            "again (--force fetch)",
+                            a->name);
+        if (path_join(dest, sizeof(dest), c->data_dir, a->dest))
+            return diag_set(d, BS_E_USAGE, "artifact '%s': destination path too long", a->name);
+        if (c->o.force_mask & (1u << STATE_PHASE_UNPACK))
+            flags |= UNPACK_FORCE;
+        copy_str(c->st->progress_item, sizeof(c->st->progress_item), a->name);
+        log_info("unpacking '%s' into %s", a->name, dest);
+        memset(&res, 0, sizeof(res));
+        rc = unpack_archive_ex(f->local_path, dest, &lim, flags, unpack_progress, c, &res, d);
+        if (rc) {
+            diag_prefix(d, "artifact '%s'", a->name);
+            if (rc == BS_E_USAGE)
+                diag_hint(d, "move '%s' away, or redo the unpacking with 'bootstrap --resume "
+                             "--force unpack' (the old folder is kept as '%s.old-<time>')",
+                          dest, dest);
+            return rc;
+        }
+        if (res.skipped) {
+            log_info("'%s' was already unpacked (%llu entries)", a->name,
+                     (unsigned long long)res.entries);
+            skipped++;
+        } else {
+            log_info("unpacked '%s': %llu entries, %llu bytes", a->name,
+                     (unsigned long long)res.entries, (unsigned long long)res.bytes);
+        }
+        if (res.moved_aside[0])
+            log_info("the previous folder was kept as %s", res.moved_aside);
+        memset(&u, 0, sizeof(u));
+        copy_str(u.name, sizeof(u.name), a->name);
+        copy_str(u.archive_sha256, sizeof(u.archive_sha256), res.archive_sha256);
+        copy_str(u.dest, sizeof(u.dest), dest);
+        u.entries = res.entries;
+        u.bytes = res.bytes;
+        u.at = run_now();
+        if (state_put_unpack(c->st, &u))
+            return diag_set(d, BS_E_INTERNAL, "too many archives for the state file");
+        bytes += res.bytes;
+        n++;
+    }
+    c->st->progress_item[0] = '\0';
+    if (n == 0)
+        set_summary(c, STATE_PHASE_UNPACK, "no archive to unpack");
+    else
+        set_summary(c, STATE_PHASE_UNPACK, "%u archive%s in %s (%u already there)", n,
+                    n == 1 ? "" : "s", c->data_dir, skipped);
+    return BS_OK;
+}
+
+/* ---- hand-off ---------------------------------------------------------- */
+
+enum bs_err phase_handoff(struct run_ctx *c, struct bs_diag *d)
+{
+    struct launch_vars v;
+    struct launch_cmd cmd;
+    struct lock_info me;
+    const char *model_dir = c->st->model_dir[0] ? c->st->model_dir : NULL;
+    const char *rev = c->st->model_commit[0] ? c->st->model_commit : c->m->model.revision;
+    char resume[PATH_MAX + 64];
+    enum bs_err rc;
+    int fd;
+
+    if ((rc = launch_check(c->entrypoint, d)))
+        return rc;
+    memset(&v, 0, sizeof(v));
+    v.model_dir = model_dir;
+    v.model_repo = c->st->model_repo[0] ? c->st->model_repo : c->m->model.repo;
+    v.model_revision = rev;
+    v.hw_report = c->hw_report_path;
+    v.data_dir = c->data_dir;
+    v.state_dir = c->state_dir;
+    v.workspace = c->workspace;
+    v.log_file = c->log_path;
+    v.done_file = c->done_path;
+    v.config = c->config_path;
+    v.version = BS_VERSION;
+    v.gpu_count = c->st->gpu_count;
+    v.allow_no_gpu = c->o.allow_no_gpu;
+    v.lock_fd = LOCK_EXEC_FD;
+    v.hf_home = c->env.hf_home;
+    v.hf_hub_cache = c->env.hub_cache;
+    v.hf_endpoint = strcmp(c->env.endpoint, HF_DEFAULT_ENDPOINT) ? c->env.endpoint : NULL;
+    v.home = c->home;
+    v.user = c->user;
+    v.token = c->have_token ? c->tok.value : NULL;
+    if (c->m->entrypoint.pass_token && !v.token)
+        log_warn("the manifest asks for the token to be passed on, but this run has none");
+    if ((rc = launch_build(&c->m->entrypoint, c->entrypoint, c->o.extra, c->o.nextra, &v,
+                           c->getenv_fn, &cmd, d)))
+        return rc;
+
+    copy_str(c->st->entrypoint, sizeof(c->st->entrypoint), c->entrypoint);
+    c->st->handoff_at = run_now();
+    c->st->status = STATE_HANDED_OFF;
+    c->st->pid = (long)getpid();
+    c->st->phases[STATE_PHASE_HANDOFF].status = STATE_DONE;
+    c->st->phases[STATE_PHASE_HANDOFF].finished_at = c->st->handoff_at;
+    set_summary(c, STATE_PHASE_HANDOFF, "handed off to %s (pid %ld)", c->entrypoint,
+                (long)getpid());
+    c->st->last_error.set = false;
+    run_resume_command(c, resume, sizeof(resume));
+    (void)snprintf(c->st->next_step, sizeof(c->st->next_step),
+                   "nothing to do: the entrypoint runs (pid %ld); when it has finished it "
+                   "creates %s. If it stops before that: %s",
+                   (long)getpid(), c->done_path, resume);
+    if ((rc = run_save(c, d))) {
+        launch_cmd_release(&cmd);
+        return rc;
+    }
+    memset(&me, 0, sizeof(me));
+    me.pid = (long)getpid();
+    me.started = c->st->handoff_at;
+    (void)snprintf(me.what, sizeof(me.what), "entrypoint %.100s", c->entrypoint);
+    (void)lock_update(&c->lock, &me, NULL);
+
+    log_info("handing off to %s (%zu argument%s) in %s", c->entrypoint, cmd.argc - 1,
+             cmd.argc == 2 ? "" : "s", c->workspace);
+    log_file_only("hand-off: the entrypoint's output goes to bootstrap's stdout/stderr");
+    /* The token stays only in cmd.envp (when asked for); wipe our copies. */
+    auth_token_release(&c->tok);
+    c->have_token = false;
+    log_forget_secrets();
+    log_close_file();
+    fd = lock_keep_for_exec(&c->lock, LOCK_EXEC_FD, d);
+    if (fd < 0) {
+        rc = BS_E_HANDOFF;
+    } else {
+        curl_global_cleanup();
+        rc = launch_exec(&cmd, c->workspace, fd, d);
+    }
+    launch_cmd_release(&cmd);
+    /* Still here: execve failed. Back to a normal run so the failure is logged and saved. */
+    (void)log_open_file(c->log_path, NULL);
+    c->st->status = STATE_FAILED;
+    c->st->phases[STATE_PHASE_HANDOFF].status = STATE_FAILED;
+    c->st->phases[STATE_PHASE_HANDOFF].finished_at = 0;
+    c->st->handoff_at = 0;
+    return rc ? rc : BS_E_HANDOFF;
+}
+
+/* ---- --resume checks --------------------------------------------------- */
+
+bool phase_still_done(struct run_ctx *c, enum state_phase p, char *why, size_t whylen)
+{
+    struct stat sb;
+    unsigned i;
+
+    why[0] = '\0';
+    switch (p) {
+    case STATE_PHASE_DETECT:
+        if (stat(c->hw_report_path, &sb) < 0) {
+            (void)snprintf(why, whylen, "the hardware report %s is missing", c->hw_report_path);
+            return false;
+        }
+        if (c->st->no_gpu_allowed && !c->o.allow_no_gpu) {
+            (void)snprintf(why, whylen, "it went on without a GPU (--allow-no-gpu), which is "
+                                        "not given now");
+            return false;
+        }
+        return true;
+    case STATE_PHASE_AUTH:
+        (void)snprintf(why, whylen, "the login is checked at every run");
+        return false;
+    case STATE_PHASE_FETCH:
+        if (c->st->nfiles == 0) {
+            (void)snprintf(why, whylen, "no file is recorded");
+            return false;
+        }
+        for (i = 0; i < c->st->nfiles; i++) {
+            const struct state_file *f = &c->st->files[i];
+            if (stat(f->local_path, &sb) < 0) {
+                (void)snprintf(why, whylen, "%s is missing", f->local_path);
+                return false;
+            }
+            if ((uint64_t)sb.st_size != f->size) {
+                (void)snprintf(why, whylen, "%s has %llu bytes instead of %llu", f->local_path,
+                               (unsigned long long)sb.st_size, (unsigned long long)f->size);
+                return false;
+            }
+        }
+        return true;
+    case STATE_PHASE_UNPACK:
+        for (i = 0; i < c->m->nartifacts; i++) {
+            const struct manifest_artifact *a = &c->m->artifacts[i];
+            const struct state_unpack *u;
+            char sha[65];
+            if (!a->unpack)
+                continue;
+            u = state_find_unpack(c->st, a->name);
+            if (!u) {
+                (void)snprintf(why, whylen, "'%s' is not recorded as unpacked", a->name);
+                return false;
+            }
+            if (unpack_read_marker(u->dest, sha, NULL, NULL, NULL) != BS_OK ||
+                strcmp(sha, u->archive_sha256) != 0) {
+                (void)snprintf(why, whylen, "%s no longer holds '%s'", u->dest, a->name);
+                return false;
+            }
+        }
+        return true;
+    case STATE_PHASE_HANDOFF:
+        if (stat(c->done_path, &sb) == 0)
+            return true;
+        (void)snprintf(why, whylen, "the entrypoint has not finished (no %s)", c->done_path);
+        return false;
+    case STATE_NPHASES:
+    case STATE_PHASE_NONE:
+        break;
+    }
+    return false;
+}
