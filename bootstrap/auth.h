@@ -130,9 +130,10 @@ void auth_repo_url(const char *endpoint, const char *repo_type, const char *repo
  * Pure: whoami-v2 JSON -> identity. Missing "name" is BS_E_PARSE. The token
  * name falls back to "oauth-<user>" when auth.accessToken.displayName is
  * absent (huggingface_hub MAIN). can_write: role write/admin/contributor, or
- * a fine-grained token with any permission naming "write" outside
- * "inference.*". fine_grained_gated_ok: canReadGatedRepos for fine-grained
- * tokens, true for classic ones.
+ * a fine-grained token with a "*write*"/"*manage*" permission other than the
+ * default discussion.*, post.* and inference.serverless.* ones.
+ * fine_grained_gated_ok: canReadGatedRepos for fine-grained tokens, true for
+ * classic ones. Control characters in names become '?'.
  */
 enum bs_err auth_parse_whoami(const char *json, size_t len, struct auth_identity *ret,
                               struct bs_diag *d);
@@ -214,11 +215,14 @@ uint64_t auth_poll_ms_from_env(hfenv_getenv_fn getenv_fn);
  * Finds the token (auth_find_token; from stdin when token_stdin). When there
  * is none and allow_prompt is true and a person is at the terminal, asks for
  * one (auth_prompt_token), validates it and saves it like `bootstrap login`.
- * Validates the token with whoami and logs "using the token from <source>:
- * logged in as <user> (token '<name>', role <role>)" plus warnings (write
- * token, fine-grained without gated access, loose file mode). On failure
- * nothing is logged; d carries the message and the hint (the login guidance
- * for BS_E_AUTH). tok is released by the caller with auth_token_release().
+ * Validates the token with whoami and logs "logged in as <user> (token
+ * '<name>', role <role>) using <source> [hf_…abcd]" plus warnings (write
+ * token, fine-grained without gated access, loose file mode). With
+ * HF_HUB_OFFLINE set it only finds the token (may be none) and returns BS_OK
+ * without asking the Hub (id stays empty). On failure nothing is logged; d
+ * carries the message and the hint (the login guidance for BS_E_AUTH; for a
+ * rejected HF_TOKEN, that the variable wins over a saved login). tok is
+ * released by the caller with auth_token_release().
  */
 enum bs_err auth_session_begin(const struct hf_env *env, bool token_stdin, bool allow_prompt,
                                struct auth_token *tok, struct auth_identity *id, struct bs_diag *d);

@@ -115,26 +115,6 @@ static const char whoami_help[] =
     "    accepted (gated model), 6 repository not found, 9 network failure,\n"
     "    130 interrupted.\n";
 
-#ifdef BS_TESTING
-/*
- * Unit-test programs link every object but main.o, where these two live.
- * Weak stand-ins keep them linkable; the real binary uses main.c's. (Lead:
- * moving usage_error/print_help out of main.c makes these unnecessary.)
- */
-__attribute__((weak)) int usage_error(const char *cmd, const char *fmt, ...)
-{
-    (void)cmd;
-    (void)fmt;
-    return BS_EXIT_USAGE;
-}
-
-__attribute__((weak)) int print_help(const char *text)
-{
-    fputs(text, stdout);
-    return BS_EXIT_OK;
-}
-#endif
-
 static int fail(enum bs_err rc, const struct bs_diag *d, const char *what)
 {
     (void)log_fail(rc, d, "%s", what);
@@ -258,12 +238,15 @@ enum bs_err auth_session_begin(const struct hf_env *env, bool token_stdin, bool 
             warn_identity(env, id);
         return rc;
     }
-    if (rc)
-        return rc;
-    if (env->offline) {
-        log_info("offline mode (HF_HUB_OFFLINE): the token is not checked");
+    if (env->offline && (rc == BS_OK || (rc == BS_E_AUTH && !tok->value && !token_stdin))) {
+        /* the cache is all there is: no token needed, none can be checked */
+        log_info("offline mode (HF_HUB_OFFLINE): %s",
+                 tok->value ? "the token is not checked" : "no token needed");
+        diag_clear(d);
         return BS_OK;
     }
+    if (rc)
+        return rc;
     rc = auth_whoami(env, tok->value, id, d);
     if (rc == BS_E_AUTH)
         hint_for_source(env, tok, d);

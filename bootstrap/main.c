@@ -9,7 +9,6 @@
 #include "bootstrap.h"
 
 #include <curl/curl.h>
-#include <stdarg.h>
 
 #include "commands.h"
 #include "err.h"
@@ -72,29 +71,6 @@ static const char main_help[] =
     "    later), 10 another bootstrap is running, 11 unsafe or corrupt archive,\n"
     "    12 hand-off failed, 130/143 interrupted by SIGINT/SIGTERM (state kept).\n"
     "    See docs/exit-codes.md.\n";
-
-int usage_error(const char *cmd, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    (void)vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    if (cmd)
-        log_error("%s: %s", cmd, msg);
-    else
-        log_error("%s", msg);
-    fprintf(stderr, "try '%s%s%s --help' for more information\n", BS_PROGRAM, cmd ? " " : "",
-            cmd ? cmd : "");
-    return BS_EXIT_USAGE;
-}
-
-int print_help(const char *text)
-{
-    fputs(text, stdout);
-    return BS_EXIT_OK;
-}
 
 static int print_main_help(FILE *f)
 {

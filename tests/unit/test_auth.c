@@ -673,6 +673,39 @@ static void test_network_down(void)
     }
 }
 
+static void test_session_begin(void)
+{
+    struct hf_env e;
+    struct auth_token t = {0};
+    struct auth_identity id;
+    struct bs_diag d = {"", ""};
+
+    /* no token, no prompt allowed: BS_E_AUTH with the three ways, nothing asked */
+    make_env(&e, "session");
+    e.non_interactive = true;
+    if (getenv("HF_TOKEN") || getenv("HUGGING_FACE_HUB_TOKEN"))
+        return; /* the real environment has a token: these cases cannot be set up */
+    CHECK_INT(auth_session_begin(&e, false, true, &t, &id, &d), BS_E_AUTH);
+    CHECK(t.value == NULL);
+    CHECK(strstr(d.hint, "bootstrap login") != NULL);
+    /* offline: no token needed, none checked */
+    e.offline = true;
+    diag_clear(&d);
+    CHECK_INT(auth_session_begin(&e, false, true, &t, &id, &d), BS_OK);
+    CHECK(t.value == NULL);
+    CHECK_STR(id.user, "");
+    /* offline with a token file: found, not validated (no request to 127.0.0.1:1) */
+    CHECK_INT(auth_store_token(&e, "hf_TESTofflineoffline", &d), BS_OK);
+    CHECK_INT(auth_session_begin(&e, false, true, &t, &id, &d), BS_OK);
+    CHECK_STR(t.value, "hf_TESTofflineoffline");
+    auth_token_release(&t);
+    /* online with a token and the Hub unreachable: a network failure, exit 9 */
+    e.offline = false;
+    CHECK_INT(auth_session_begin(&e, false, true, &t, &id, &d), BS_E_NET);
+    auth_token_release(&t);
+    rm_rf(e.hf_home);
+}
+
 static void test_poll_env(void)
 {
     static const char *const a[] = {"BOOTSTRAP_ACCESS_POLL_MS=250", NULL};
@@ -709,6 +742,7 @@ int main(void)
     test_store();
     test_custom_token_dir_untouched();
     test_network_down();
+    test_session_begin();
     test_poll_env();
     log_forget_secrets();
     rm_rf(tmproot);
