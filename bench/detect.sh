@@ -117,6 +117,11 @@ print("%s (%s)" % (s["status"], s["path"] or "none"))' "$work/host.json" 2>/dev/
     echo "$(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))."
     echo "Binary: $BIN ($("$BIN" --version | head -1)). Tool: $tool."
     echo "Host nvidia-smi: $host_smi. Load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)."
+    if awk -v l="$(cut -d' ' -f1 /proc/loadavg)" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
+        echo
+        echo "**The machine was busy (load above half its CPUs): means, stddev and p95 are"
+        echo "inflated by other work; read min and p50.**"
+    fi
     echo
     echo "| case | mean ms | stddev | min | max | runs |"
     echo "|---|---:|---:|---:|---:|---:|"
@@ -140,8 +145,8 @@ base = float(sys.argv[1])
 nosmi = [float(x) for x in open(sys.argv[2]).read().split()]
 dbl = [float(x) for x in open(sys.argv[3]).read().split()]
 own = dbl[0] / 1000 - dbl[5]  # mean of the call minus the mean time inside nvidia-smi
-print("- process start-up alone (`detect --help`): %.2f ms; the run phase pays it once anyway,"
-      " detection runs inside it" % base)
+print("- process start-up alone (`detect --help`): %.2f ms mean; the run phase pays it once"
+      " anyway, detection runs inside it" % base)
 print("- detection without nvidia-smi, in-process: p50 %.3f ms (mean %.3f ms)"
       % (nosmi[1] / 1000, nosmi[0] / 1000))
 print("- detection with nvidia-smi, in-process: mean %.2f ms, of which %.2f ms inside the"

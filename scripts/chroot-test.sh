@@ -5,7 +5,7 @@
 # the mock Hub's CA file, an empty /tmp and the output folders: no /lib, /dev, /proc, shell,
 # nsswitch.conf or CA package. Inside it runs:
 #   1. bootstrap --version
-#   2. bootstrap detect --root /fixture --allow-no-gpu --json   (a copy of tests/fixtures/gpu/h200,
+#   2. bootstrap detect --root /fixture --allow-no-gpu --json   (a copy of tests/fixtures/gpu/h200-ubuntu24.04,
 #      or of $CHROOT_TEST_FIXTURE)
 #   3. bootstrap download REPO --local-dir DIR --token-stdin over HTTPS from the mock Hub,
 #      reached as https://hub.test:PORT (a name only /etc/hosts knows), with the CA found
@@ -24,7 +24,7 @@ if [ $# -ne 1 ] || [ ! -f "$1" ]; then
     exit 2
 fi
 BIN=$(readlink -f "$1")
-FIXTURE=${CHROOT_TEST_FIXTURE:-$REPO/tests/fixtures/gpu/h200} # a --root tree: proc/, sys/
+FIXTURE=${CHROOT_TEST_FIXTURE:-$REPO/tests/fixtures/gpu/h200-ubuntu24.04} # a --root tree: proc/, sys/
 MOCK=$REPO/tests/mock_hub/mock_hub.py
 REPO_ID=fishaudio/openaudio-s1-mini
 RUN_TIMEOUT=${CHROOT_TEST_TIMEOUT:-120}

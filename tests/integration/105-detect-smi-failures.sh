@@ -58,3 +58,14 @@ assert_j \
     "d['nvidia_smi']['path']" "$T/no/nvidia-smi" \
     "'nvidia-utils-580-server' in d['verdict']['reasons'][0]['next']" True \
     "d['gpus'][0]['usable']" True
+
+# Present but not executable: reported, the GPUs from /proc still count.
+printf '#!/bin/sh\necho hi\n' >"$T/noexec"
+chmod 644 "$T/noexec"
+run_bs -- detect --root "$GPU_FIX/h200-ubuntu24.04" --nvidia-smi "$T/noexec" --min-disk-mib 1 --json
+assert_rc 0
+assert_j \
+    "d['nvidia_smi']['status']" exec_error \
+    "d['nvidia_smi']['message']" "cannot execute: Permission denied" \
+    "R.get('smi_failed')" warn \
+    "d['verdict']['usable_gpus']" 1
