@@ -13,13 +13,14 @@ MiB = 1024 * 1024
 
 TOOL_LABEL = {
     "curl": "`curl -o` (one file after the other)",
+    "curl-sync": "`curl -o`, then `sync -d` of the files",
     "curl-parallel": "`curl --parallel`",
     "wget": "`wget` (one file after the other)",
     "aria2c": "`aria2c -x16 -s16 -k1M`",
     "bootstrap": "`bootstrap download` (verifies sha256)",
     "bootstrap-resume": "`bootstrap download` (resume)",
 }
-TOOL_ORDER = ["curl", "curl-parallel", "wget", "aria2c", "bootstrap"]
+TOOL_ORDER = ["curl", "curl-sync", "curl-parallel", "wget", "aria2c", "bootstrap"]
 
 
 def read_env(path):
@@ -60,11 +61,18 @@ class Row:
         self.wall_min = min(walls) if walls else None
         self.wall_max = max(walls) if walls else None
         self.mibs = mib(self.bytes) / self.wall if self.wall else None
+        self.best = mib(self.bytes) / self.wall_min if self.wall_min else None
         self.rss = max(int(r["rss_kib"] or 0) for r in runs) / 1024
         self.cdn = statistics.median(int(r["cdn_bytes"]) for r in runs) / MiB
         self.reqs = statistics.median(int(r["cdn_reqs"]) for r in runs)
-        self.sha = "%d/%d" % (min(int(r["sha_ok"]) for r in runs), int(r0["sha_total"]))
-        self.bad = sorted({r["bad"] for r in runs if r["bad"] not in ("", "-")})
+        cpus = [float(r["cpu_s"]) for r in self.ok if r.get("cpu_s")]
+        self.cpu = statistics.median(cpus) if cpus else None
+        loads = [float(r["load"]) for r in runs if r.get("load")]
+        self.load = statistics.median(loads) if loads else None
+        # sha256 of the runs that said they succeeded (a failed run leaves nothing to check)
+        claimed = [r for r in runs if r["rc"] == "0"]
+        self.sha = "%d/%d" % (min(int(r["sha_ok"]) for r in claimed), int(r0["sha_total"])) if claimed else "—"
+        self.bad = sorted({r["bad"] for r in claimed if r["bad"] not in ("", "-")})
         self.rcs = sorted({r["rc"] for r in runs if r["rc"] != "0"})
 
     def label(self):
@@ -88,20 +96,23 @@ def group(results, scen):
 
 
 def table(rows):
-    out = ["| tool | wall s (median; min–max) | MiB/s | peak RSS MiB | sha256 ok | MiB from CDN | requests | failed runs |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    out = ["| tool | wall s (median; min–max) | MiB/s (median) | MiB/s (best) | CPU s (user+sys) | peak RSS MiB "
+           "| sha256 ok | MiB from CDN | requests | load avg | failed runs |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         if r.wall is None:
             wall = "—"
-            speed = "—"
+            speed = best = "—"
         else:
             wall = "%.2f (%.2f–%.2f)" % (r.wall, r.wall_min, r.wall_max) if len(r.ok) > 1 else "%.2f" % r.wall
             speed = "%.1f" % r.mibs
+            best = "%.1f" % r.best
         fail = str(r.failed)
         if r.failed:
             fail += " (rc %s%s)" % (",".join(r.rcs) or "0", "; bad sha256: " + ", ".join(r.bad) if r.bad else "")
-        out.append("| %s | %s | %s | %.1f | %s | %.0f | %d | %s |" % (
-            r.label(), wall, speed, r.rss, r.sha, r.cdn, r.reqs, fail))
+        out.append("| %s | %s | %s | %s | %s | %.1f | %s | %.0f | %d | %s | %s |" % (
+            r.label(), wall, speed, best, "—" if r.cpu is None else "%.2f" % r.cpu, r.rss, r.sha, r.cdn, r.reqs,
+            "—" if r.load is None else "%.1f" % r.load, fail))
     return out
 
 
@@ -151,7 +162,9 @@ def main(argv):
               "wrote is checked against the mock's manifest (not part of the time).")
     md.append("* Throughput = LFS bytes / wall time, median of %s run(s), contenders in round robin. "
               "Peak RSS = `/usr/bin/time -f %%M`, the largest over the runs. "
-              "\"MiB from CDN\" = body bytes in nginx's access log." % meta.get("repeat"))
+              "\"MiB from CDN\" = body bytes in nginx's access log. CPU s = user + system time of the tool "
+              "(median); load avg = the 1-minute load average after the run (other work on the machine)."
+              % meta.get("repeat"))
     md.append("")
 
     def find(rows, tool, c=None):
@@ -162,7 +175,8 @@ def main(argv):
 
     scen_rows = {}
     for scen, title in (("capped", "Capped CDN: `limit_rate %s` per connection" % rate),
-                        ("uncapped", "Uncapped CDN (loopback)")):
+                        ("uncapped", "Uncapped CDN (loopback)"),
+                        ("tmpfs", "Uncapped CDN, every tool writes to tmpfs (`/dev/shm`): no disk")):
         rows = group(results, scen)
         scen_rows[scen] = rows
         if not rows:
@@ -220,6 +234,34 @@ def main(argv):
     md.append("")
     md.extend(tg)
     md.append("")
+    if meta.get("bs_base_rss_kib"):
+        md.append("Peak RSS of `bootstrap --version` alone (the same binary, nothing downloaded): %.1f MiB."
+                  % (int(meta["bs_base_rss_kib"]) / 1024))
+        md.append("")
+
+    # the same ratios from other angles: best runs, durable peers, no disk
+    ctx = []
+
+    def ratio(name, rows, tool_b, tool_p, need):
+        b, p = find(rows, "bootstrap", conns), find(rows, tool_p)
+        if not (b and p and b.mibs and p.mibs):
+            return
+        ctx.append("| %s | %.2f× (%.1f vs %.1f MiB/s) | %.2f× (%.1f vs %.1f MiB/s) | %s |" % (
+            name, b.mibs / p.mibs, b.mibs, p.mibs, b.best / p.best, b.best, p.best, need))
+    tmp = scen_rows.get("tmpfs", [])
+    ratio("capped: bootstrap / aria2c", cap, "bootstrap", "aria2c", "≥ 1.3×")
+    ratio("uncapped: bootstrap / `curl -o`", unc, "bootstrap", "curl", "≥ 0.8×")
+    ratio("uncapped: bootstrap / `curl -o` + `sync -d`", unc, "bootstrap", "curl-sync", "(as durable)")
+    ratio("tmpfs: bootstrap / `curl -o`", tmp, "bootstrap", "curl", "(no disk)")
+    ratio("tmpfs: bootstrap / aria2c", tmp, "bootstrap", "aria2c", "")
+    ratio("uncapped: bootstrap / aria2c", unc, "bootstrap", "aria2c", "")
+    if ctx:
+        md.append("Other angles on the same runs (medians, and best run against best run):")
+        md.append("")
+        md.append("| ratio | medians | best runs | target |")
+        md.append("|---|---|---|---|")
+        md.extend(ctx)
+        md.append("")
 
     if kill.get("twice"):
         md.append("## Kill and resume")
@@ -234,6 +276,8 @@ def main(argv):
             ("killed after", "%.1f s (exit status %s)" % (int(kill["kill_after_ns"]) / 1e9, kill.get("kill_rc"))),
             ("written by then", "%.1f MiB" % mib(int(kill["kill_written"]))),
             ("partial files on disk (apparent size)", "%.1f MiB" % mib(int(kill["kill_partial_files"]))),
+            ("resume records at the kill: written / durable", "%.1f / %.1f MiB" % (
+                mib(int(kill.get("rec_written") or 0)), mib(int(kill.get("rec_durable") or 0)))),
             ("nginx sent, first run", "%.1f MiB in %s requests" % (mib(int(kill["sent1"])), kill["reqs1"])),
             ("nginx sent, resumed run", "%.1f MiB in %s requests" % (mib(int(kill["sent2"])), kill["reqs2"])),
             ("LFS total", "%.1f MiB" % mib(int(kill["total"]))),
@@ -251,12 +295,15 @@ def main(argv):
     md.append("## Notes")
     md.append("")
     md.append("* %s shared core(s): nginx, the mock Hub, the tool under test and the page cache all compete "
-              "for the same CPUs, and nothing is pinned. The uncapped numbers measure loopback plus CPU "
-              "more than a network; expect a few %% of noise between runs." % meta.get("nproc", "?"))
+              "for the same CPUs, and nothing is pinned. Other work on the machine shows in the load average "
+              "column. The uncapped numbers measure loopback, memory copies and the disk more than a network, "
+              "and vary a lot from run to run; compare medians and best runs, not single runs."
+              % meta.get("nproc", "?"))
     md.append("* `bootstrap download` does more than the peers in the same time: it hashes every byte "
               "(sha256, %s), asks the Hub for the revision and the tree, resolves each file, fetches the "
-              "small files too, writes resume records and makes the files durable (fsync) before placing them "
-              "in the cache. The peers verify nothing and leave the data in the page cache."
+              "small files too, writes resume records and makes the files durable (fdatasync) before placing "
+              "them in the cache. The peers verify nothing and leave the data in the page cache; "
+              "`curl -o` + `sync -d` is the peer made as durable, and the tmpfs scenario takes the disk out."
               % ("SHA-NI available" if "sha_ni" in meta.get("cpu_flags", "") else "no SHA-NI"))
     md.append("* The source files sit in the page cache (read once before the runs); the outputs go to "
               "the %s file system and are deleted (then `sync`) after every run." % meta.get("fs", "?"))

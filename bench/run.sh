@@ -9,20 +9,24 @@
 # writes is checked afterwards. Then it SIGKILLs `bootstrap download` halfway and counts the
 # bytes nginx sent twice. Results: a table on stdout and bench/RESULTS.md.
 #
-#   bench/run.sh                   1 GiB model.pth + 340 MiB codec.pth (about 10 minutes on 2 cores)
+#   bench/run.sh                   1 GiB model.pth + 340 MiB codec.pth (about 15 minutes on 2 cores)
 #   BENCH_QUICK=1 bench/run.sh     128 MiB + 40 MiB, one repetition (about 1 minute)
 #
 # Environment (all optional):
 #   BOOTSTRAP           the binary (default build/bootstrap, the release build)
 #   BENCH_QUICK=1       small model, one repetition, results in $BENCH_DATA/RESULTS-quick.md
 #   BENCH_MODEL_SIZE, BENCH_CODEC_SIZE   sizes (default 1G and 340M; quick: 128M and 40M)
-#   BENCH_REPEAT        repetitions of every measurement, the median counts (default 3; quick 1)
+#   BENCH_REPEAT        repetitions of every measurement, the median counts (default 3 capped,
+#                       5 in the other scenarios, whose runs are short and noisier; quick 1)
 #   BENCH_CONNECTIONS   --connections of the `bootstrap` rows that the targets use (default: the
 #                       binary's default)
 #   BENCH_SWEEP         other connection counts to measure too (default "4 8 32"; "" = none)
 #   BENCH_RATE          nginx limit_rate per connection in the capped scenario (default 50m = 50 MiB/s)
-#   BENCH_SCENARIOS     default "capped uncapped"
-#   BENCH_TOOLS         default "curl curl-parallel wget aria2c bootstrap"
+#   BENCH_SCENARIOS     default "capped uncapped tmpfs": capped = limit_rate BENCH_RATE; uncapped = no
+#                       limit; tmpfs = no limit and every tool writes to /dev/shm (so fsync costs
+#                       nothing: separates the disk from the CPU)
+#   BENCH_TOOLS         default "curl curl-parallel wget aria2c bootstrap", plus curl-sync (curl -o,
+#                       then `sync -d` of the files: as durable as bootstrap's result) when uncapped
 #   BENCH_KILL          1 (default) = run the kill/resume test; BENCH_KILL_PCT (default 50)
 #   BENCH_TIMEOUT       seconds per download (default 600)
 #   BENCH_DATA          cache of the generated model (default build/bench-data; reused)
@@ -46,12 +50,11 @@ MODEL_SIZE=${MODEL_SIZE:-1G}
 CODEC_SIZE=${BENCH_CODEC_SIZE:-${QUICK:+40M}}
 CODEC_SIZE=${CODEC_SIZE:-340M}
 REPEAT=${BENCH_REPEAT:-${QUICK:+1}}
-REPEAT=${REPEAT:-3}
 CONNS=${BENCH_CONNECTIONS:-}
 SWEEP=${BENCH_SWEEP-4 8 32}
 RATE=${BENCH_RATE:-50m}
-SCENARIOS=${BENCH_SCENARIOS:-capped uncapped}
-TOOLS=${BENCH_TOOLS:-curl curl-parallel wget aria2c bootstrap}
+SCENARIOS=${BENCH_SCENARIOS:-capped uncapped tmpfs}
+TOOLS=${BENCH_TOOLS:-}
 KILL=${BENCH_KILL:-1}
 KILL_PCT=${BENCH_KILL_PCT:-50}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-600}
@@ -99,6 +102,7 @@ cleanup() {
     if [ -n "$BS_PID" ]; then kill -KILL "$BS_PID" 2>/dev/null || true; fi
     nginx_stop
     mock_stop
+    if [ -n "${SHM_DIR:-}" ]; then rm -rf "$SHM_DIR"; fi
     if [ "${BENCH_KEEP:-0}" = 1 ]; then
         say "kept $WORK"
     else
@@ -196,6 +200,11 @@ peer_cmd() {
     curl)
         CMD=(curl -sS --fail)
         for p in "${LFS_FILES[@]}"; do CMD+=(-o "$dir/$p" "${URL[$p]}"); done ;;
+    curl-sync)
+        # curl -o, then fdatasync of what it wrote: the data as durable as bootstrap leaves it
+        # shellcheck disable=SC2016 # expanded by that sh
+        CMD=(sh -c 'd=$1; shift; curl -sS --fail "$@" && sync -d "$d"/*' sh "$dir")
+        for p in "${LFS_FILES[@]}"; do CMD+=(-o "$dir/$p" "${URL[$p]}"); done ;;
     curl-parallel)
         CMD=(curl -sS --fail --parallel --parallel-immediate --parallel-max 16)
         for p in "${LFS_FILES[@]}"; do CMD+=(-o "$dir/$p" "${URL[$p]}"); done ;;
@@ -221,23 +230,25 @@ bs_env() {
 }
 
 RESULTS_TSV=$WORK/results.tsv
-printf 'scenario\ttool\tconns\trep\trc\twall_ns\tbytes\trss_kib\tsha_ok\tsha_total\tcdn_bytes\tcdn_reqs\tbad\n' >"$RESULTS_TSV"
+printf 'scenario\ttool\tconns\trep\trc\twall_ns\tbytes\trss_kib\tsha_ok\tsha_total\tcdn_bytes\tcdn_reqs\tbad\tcpu_s\tload\n' >"$RESULTS_TSV"
 BAD_SHA=0
 
 # record SCEN TOOL CONNS REP NFILES
 record() {
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$RC" "$WALL_NS" \
-        "$LFS_BYTES" "$RSS_KIB" "$SHA_OK" "$5" "$CDN_BYTES" "$CDN_REQS" "${SHA_BAD:--}" >>"$RESULTS_TSV"
-    [ -z "$SHA_BAD" ] || BAD_SHA=1
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$RC" \
+        "$WALL_NS" "$LFS_BYTES" "$RSS_KIB" "$SHA_OK" "$5" "$CDN_BYTES" "$CDN_REQS" "${SHA_BAD:--}" \
+        "$CPU_S" "$LOAD" >>"$RESULTS_TSV"
+    # a tool that says it succeeded but wrote wrong bytes (a failed run just counts as failed)
+    if [ "$RC" -eq 0 ] && [ -n "$SHA_BAD" ]; then BAD_SHA=1; fi
     local mibs
     mibs=$(awk -v b="$LFS_BYTES" -v ns="$WALL_NS" 'BEGIN { printf "%.1f", b / 1048576 / (ns / 1e9) }')
-    say "$(printf '%-9s %-22s #%s rc=%-3s %7.2f s %8s MiB/s rss %6d KiB sha %s/%s cdn %d MiB in %d req%s' \
-        "$1" "$2${3:+ -c $3}" "$4" "$RC" "$(awk -v ns="$WALL_NS" 'BEGIN { print ns / 1e9 }')" "$mibs" \
-        "$RSS_KIB" "$SHA_OK" "$5" $((CDN_BYTES / MiB)) "$CDN_REQS" "${SHA_BAD:+  BAD: $SHA_BAD}")"
+    say "$(printf '%-9s %-18s #%s rc=%-3s %6.2f s %6s MiB/s cpu %5.2f s rss %5d KiB sha %s/%s cdn %d MiB/%d req load %s%s' \
+        "$1" "$2${3:+ -c $3}" "$4" "$RC" "$(awk -v ns="$WALL_NS" 'BEGIN { print ns / 1e9 }')" "$mibs" "$CPU_S" \
+        "$RSS_KIB" "$SHA_OK" "$5" $((CDN_BYTES / MiB)) "$CDN_REQS" "$LOAD" "${SHA_BAD:+  BAD: $SHA_BAD}")"
 }
 
 run_peer() {
-    local scen=$1 tool=$2 rep=$3 dir=$WORK/out/$2
+    local scen=$1 tool=$2 rep=$3 dir=$OUTBASE/out/$2
     rm -rf "$dir"
     mkdir -p "$dir"
     peer_cmd "$tool" "$dir"
@@ -251,7 +262,7 @@ run_peer() {
 
 # run_bs SCEN CONNS REP: a fresh HF_HOME, the whole repository, the snapshot verified
 run_bs() {
-    local scen=$1 conns=$2 rep=$3 home=$WORK/bs snap args
+    local scen=$1 conns=$2 rep=$3 home=$OUTBASE/bs snap args
     rm -rf "$home"
     bs_env "$home"
     args=(download "$REPO_ID" --json)
@@ -268,22 +279,36 @@ run_bs() {
 # --- scenarios -----------------------------------------------------------------------------
 
 BS_VARIANTS=()
-if [ -n "$HAVE_BS" ] && [[ " $TOOLS " == *" bootstrap "* ]]; then
+if [ -n "$HAVE_BS" ]; then
     BS_VARIANTS=("$CONNS")
     for c in $SWEEP; do [ "$c" = "$CONNS" ] || BS_VARIANTS+=("$c"); done
 fi
 
+SHM_DIR=
 for scen in $SCENARIOS; do
+    OUTBASE=$WORK
     case $scen in
-    capped) rate=$RATE ;;
-    uncapped) rate=0 ;;
-    *) die "unknown scenario '$scen' (capped, uncapped)" ;;
+    capped) rate=$RATE tools=${TOOLS:-curl curl-parallel wget aria2c bootstrap} reps=${REPEAT:-3} ;;
+    uncapped) rate=0 tools=${TOOLS:-curl curl-sync curl-parallel wget aria2c bootstrap} reps=${REPEAT:-5} ;;
+    tmpfs)
+        rate=0 tools=${TOOLS:-curl curl-sync curl-parallel wget aria2c bootstrap} reps=${REPEAT:-5}
+        if [ "$(df --output=fstype /dev/shm 2>/dev/null | tail -n 1)" != tmpfs ]; then
+            say "no tmpfs on /dev/shm: skipping $scen"
+            continue
+        fi
+        if [ "$(df --output=avail -B1 /dev/shm | tail -n 1)" -lt $((LFS_BYTES * 2 + 256 * MiB)) ]; then
+            say "/dev/shm is too small: skipping $scen"
+            continue
+        fi
+        SHM_DIR=$(mktemp -d /dev/shm/bootstrap-bench.XXXXXX)
+        OUTBASE=$SHM_DIR ;;
+    *) die "unknown scenario '$scen' (capped, uncapped, tmpfs)" ;;
     esac
     nginx_start "$WORK/nginx-$scen" "$CDNROOT" "$CDN_PORT" "$rate"
-    say "scenario $scen: nginx limit_rate $rate per connection"
+    say "scenario $scen: nginx limit_rate $rate per connection, downloads into $OUTBASE"
     # the same conditions for every contender: round robin, repetition by repetition
-    for ((rep = 1; rep <= REPEAT; rep++)); do
-        for tool in $TOOLS; do
+    for ((rep = 1; rep <= reps; rep++)); do
+        for tool in $tools; do
             if [ "$tool" = bootstrap ]; then
                 for c in ${BS_VARIANTS[@]+"${BS_VARIANTS[@]}"}; do run_bs "$scen" "$c" "$rep"; done
             else
@@ -293,6 +318,7 @@ for scen in $SCENARIOS; do
     done
     cp "$ACCESS_LOG" "$WORK/access-$scen.log"
     nginx_stop
+    if [ -n "$SHM_DIR" ]; then rm -rf "$SHM_DIR"; SHM_DIR=; fi
 done
 
 # --- kill at KILL_PCT %, resume ------------------------------------------------------------
@@ -323,13 +349,30 @@ if [ -n "$HAVE_BS" ] && [ "$KILL" = 1 ]; then
     done
     kill -KILL "$BS_PID" 2>/dev/null || true
     set +e
-    wait "$BS_PID"
+    wait "$BS_PID" 2>/dev/null
     krc=$?
     set -e
     BS_PID=
     t1=$(date +%s%N)
     partial=$(find "$home/hf" -type f \( -name '*.incomplete' -o -name '*.bspart' \) -printf '%s\n' 2>/dev/null |
               awk '{ s += $1 } END { print s + 0 }')
+    # what the resume records say (the engine's own account of what is on disk)
+    mkdir -p "$RUN_DIR/kill-records"
+    find "$home/hf" -type f -name '*.bspart.json' -exec cp {} "$RUN_DIR/kill-records/" \;
+    read -r rec_written rec_durable < <(python3 - "$RUN_DIR/kill-records" <<'PY'
+import glob, json, os, sys
+w = d = 0
+for p in glob.glob(os.path.join(sys.argv[1], "*.json")):
+    try:
+        with open(p) as f:
+            r = json.load(f)
+        w += sum(b - a for a, b in r.get("written", []))
+        d += sum(b - a for a, b in r.get("durable", []))
+    except (OSError, ValueError, TypeError):
+        pass
+print(w, d)
+PY
+)
     sleep 1 # nginx logs the aborted responses when it notices the closed connections
     read -r sent1 reqs1 < <(access_log_sum "$off0")
     say "killed after $(awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.1f", ns / 1e9 }') s (status $krc): $((written / MiB)) MiB written, nginx sent $((sent1 / MiB)) MiB"
@@ -349,6 +392,8 @@ except Exception: print(-1)' "$RUN_DIR/kill-2.out")
         echo "kill_rc=$krc"
         echo "kill_written=$written"
         echo "kill_partial_files=$partial"
+        echo "rec_written=$rec_written"
+        echo "rec_durable=$rec_durable"
         echo "kill_after_ns=$((t1 - t0))"
         echo "sent1=$sent1"
         echo "reqs1=$reqs1"
@@ -383,7 +428,8 @@ mock_stop
     echo "v_aria2c=$(aria2c --version | head -n 1)"
     echo "v_python=$(python3 --version 2>&1)"
     if [ -n "$HAVE_BS" ]; then
-        echo "v_bootstrap=$("$BOOTSTRAP" --version 2>&1 | head -n 1)"
+        echo "v_bootstrap=$("$BOOTSTRAP" --version 2>&1 | head -n 1) ($(file -b "$BOOTSTRAP" | grep -o -E 'statically linked|dynamically linked' || echo '?'), $(ldd "$BOOTSTRAP" 2>/dev/null | grep -c '=>') shared libraries)"
+        echo "bs_base_rss_kib=$(/usr/bin/time -f %M "$BOOTSTRAP" --version 2>&1 >/dev/null | tail -n 1)"
     else
         echo "v_bootstrap=(download not available in this build)"
     fi
@@ -393,7 +439,7 @@ mock_stop
     echo "lfs_bytes=$LFS_BYTES"
     echo "lfs_files=${LFS_FILES[*]}"
     echo "all_files=${#ALL_FILES[@]}"
-    echo "repeat=$REPEAT"
+    echo "repeat=${REPEAT:-3 (capped), 5 (other scenarios)}"
     echo "rate=$RATE"
     echo "conns=$CONNS"
     echo "sweep=$SWEEP"

@@ -38,6 +38,7 @@ static const char download_help[] =
     "    bootstrap download REPO [--revision REV] [--include GLOB]... [--exclude GLOB]...\n"
     "                       [--local-dir DIR] [--connections N] [--verify] [--json]\n"
     "                       [--repo-type model|dataset] [--token-stdin] [--quiet]\n"
+    "    bootstrap download --url URL --sha256 HEX --output FILE [--size N]\n"
     "\n"
     "DESCRIPTION\n"
     "    Downloads the files of REPO (e.g. fishaudio/openaudio-s1-mini) at REV\n"
@@ -55,6 +56,11 @@ static const char download_help[] =
     "    unverified is ever placed in the cache or the local dir. A complete\n"
     "    download run again makes one metadata request and fetches nothing.\n"
     "\n"
+    "    With --url it fetches one plain http(s) file (no token is ever sent)\n"
+    "    with the same engine, checks it against the pinned sha256 and renames it\n"
+    "    to FILE only then; FILE.bspart and FILE.bspart.json hold a partial\n"
+    "    download until it is complete.\n"
+    "\n"
     "    With --local-dir the files are also placed in DIR (hard links to the\n"
     "    cache when DIR is on the same file system, else copies), with the\n"
     "    metadata 'hf download --local-dir' writes, so it sees them as fresh.\n"
@@ -65,11 +71,15 @@ static const char download_help[] =
     "                        'dir/' means everything under dir/)\n"
     "    --exclude GLOB      skip files matching GLOB (repeatable)\n"
     "    --local-dir DIR     also place the files in DIR\n"
-    "    --connections N     parallel connections in total (default 16, at most 128)\n"
+    "    --connections N     parallel connections in total (default 32, at most 128)\n"
     "    --verify            re-hash the files already cached (and refetch bad ones)\n"
     "    --json              print the result as one JSON object on stdout\n"
     "    --repo-type TYPE    model (default) or dataset\n"
     "    --token-stdin       read the Hugging Face token from standard input (a pipe)\n"
+    "    --url URL           fetch this plain URL instead of a repository\n"
+    "    --sha256 HEX        the URL's pinned sha256 (required with --url)\n"
+    "    --output FILE       where the URL's file goes (required with --url)\n"
+    "    --size N            the URL's size in bytes, when known (saves a HEAD)\n"
     "    -q, --quiet         no progress, only warnings and errors\n"
     "    -h, --help          this text\n"
     "\n"
@@ -134,6 +144,27 @@ static int print_json(const struct dl_result *r)
     return fflush(stdout) == 0 ? 0 : -1;
 }
 
+/* --url: one pinned file through dl_url(). */
+static int download_url(const char *url, const char *sha, uint64_t size, const char *output,
+                        bool quiet)
+{
+    struct hf_env env;
+    struct bs_diag d;
+    enum bs_err rc;
+    uint64_t t0 = progress_now_ms();
+
+    diag_clear(&d);
+    rc = hfenv_load(&env, NULL, &d);
+    if (rc == BS_OK)
+        rc = dl_url(&env, url, sha, size, output, &d);
+    if (rc)
+        return fail_exit(rc, &d, url);
+    if (!quiet)
+        log_info("'%s' is verified and in place (%" PRIu64 " ms)", output,
+                 progress_now_ms() - t0);
+    return BS_EXIT_OK;
+}
+
 int cmd_download(int argc, char **argv)
 {
     enum {
@@ -145,7 +176,11 @@ int cmd_download(int argc, char **argv)
         O_VERIFY,
         O_JSON,
         O_REPO_TYPE,
-        O_TOKEN_STDIN
+        O_TOKEN_STDIN,
+        O_URL,
+        O_SHA256,
+        O_OUTPUT,
+        O_SIZE
     };
     static const struct option opts[] = {
         {"revision", required_argument, NULL, O_REVISION},
@@ -157,6 +192,10 @@ int cmd_download(int argc, char **argv)
         {"json", no_argument, NULL, O_JSON},
         {"repo-type", required_argument, NULL, O_REPO_TYPE},
         {"token-stdin", no_argument, NULL, O_TOKEN_STDIN},
+        {"url", required_argument, NULL, O_URL},
+        {"sha256", required_argument, NULL, O_SHA256},
+        {"output", required_argument, NULL, O_OUTPUT},
+        {"size", required_argument, NULL, O_SIZE},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -169,6 +208,8 @@ int cmd_download(int argc, char **argv)
     struct auth_token tok;
     struct bs_diag d;
     bool json = false, token_stdin = false;
+    const char *url = NULL, *sha = NULL, *output = NULL;
+    uint64_t size = 0;
     char warn[512] = "";
     uint64_t n;
     enum bs_err rc;
@@ -218,6 +259,19 @@ int cmd_download(int argc, char **argv)
         case O_TOKEN_STDIN:
             token_stdin = true;
             break;
+        case O_URL:
+            url = optarg;
+            break;
+        case O_SHA256:
+            sha = optarg;
+            break;
+        case O_OUTPUT:
+            output = optarg;
+            break;
+        case O_SIZE:
+            if (parse_u64(optarg, UINT64_MAX, &size) || size == 0)
+                return usage_error("download", "--size needs a positive number of bytes");
+            break;
         case 'q':
             rq.quiet = true;
             break;
@@ -227,6 +281,15 @@ int cmd_download(int argc, char **argv)
             return usage_error("download", "unknown option");
         }
     }
+    if (url || sha || output) {
+        if (!url || !sha || !output)
+            return usage_error("download", "--url needs --sha256 and --output");
+        if (optind < argc)
+            return usage_error("download", "give either a repository or --url");
+        return download_url(url, sha, size, output, rq.quiet || log_is_quiet());
+    }
+    if (size)
+        return usage_error("download", "--size goes with --url");
     if (optind >= argc)
         return usage_error("download", "which repository? e.g. 'bootstrap download "
                                        "fishaudio/openaudio-s1-mini'");

@@ -17,12 +17,13 @@
  */
 #include "bootstrap.h"
 
-#include <cJSON.h>
 #include <getopt.h>
 #include <limits.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cJSON.h>
 
 #include "commands.h"
 #include "err.h"
@@ -161,10 +162,8 @@ static const struct option status_opts[] = {
 };
 
 static const char *const phase_verbs[STATE_NPHASES] = {
-    "the hardware check failed",
-    "cannot log in to Hugging Face",
-    "cannot download the model and data",
-    "cannot unpack the data",
+    "the hardware check failed",          "cannot log in to Hugging Face",
+    "cannot download the model and data", "cannot unpack the data",
     "cannot hand off to the entrypoint",
 };
 
@@ -339,8 +338,9 @@ static enum bs_err find_config(struct run_ctx *c, struct bs_diag *d)
         copy_str(c->config_path, sizeof(c->config_path), real);
         goto found;
     }
-    (void)diag_set(d, BS_E_USAGE, "no manifest found (launchable.json next to the binary, in "
-                                  "../share/bootstrap/ or ./launchable/)");
+    (void)diag_set(d, BS_E_USAGE,
+                   "no manifest found (launchable.json next to the binary, in "
+                   "../share/bootstrap/ or ./launchable/)");
     diag_hint(d, "pass --config FILE or set BOOTSTRAP_CONFIG");
     return BS_E_USAGE;
 found:
@@ -375,8 +375,7 @@ static enum bs_err setup_workspace(struct run_ctx *c, struct bs_diag *d)
         return rc;
     if (c->m->entrypoint.path[0] == '/')
         copy_str(c->entrypoint, sizeof(c->entrypoint), c->m->entrypoint.path);
-    else if (path_join(c->entrypoint, sizeof(c->entrypoint), c->config_dir,
-                       c->m->entrypoint.path))
+    else if (path_join(c->entrypoint, sizeof(c->entrypoint), c->config_dir, c->m->entrypoint.path))
         return diag_set(d, BS_E_USAGE, "the entrypoint path is too long");
     return BS_OK;
 }
@@ -462,8 +461,7 @@ static void next_step_for(const struct run_ctx *c, enum bs_err rc, char *out, si
                        resume, c->config_path);
         break;
     case BS_E_NET:
-        (void)snprintf(out, n,
-                       "a network failure, usually transient: %s%s", resume,
+        (void)snprintf(out, n, "a network failure, usually transient: %s%s", resume,
                        c->under_systemd ? " (the unit retries by itself)" : "");
         break;
     case BS_E_LOCKED:
@@ -479,8 +477,8 @@ static void next_step_for(const struct run_ctx *c, enum bs_err rc, char *out, si
                        c->config_path);
         break;
     case BS_E_HANDOFF:
-        (void)snprintf(out, n, "fix the entrypoint '%s' (see the error), then: %s",
-                       c->entrypoint, resume);
+        (void)snprintf(out, n, "fix the entrypoint '%s' (see the error), then: %s", c->entrypoint,
+                       resume);
         break;
     case BS_E_INTERRUPTED:
         (void)snprintf(out, n, "continue with: %s", resume);
@@ -555,7 +553,7 @@ static enum bs_err test_hold(struct run_ctx *c, enum state_phase p, struct bs_di
 typedef enum bs_err (*phase_fn)(struct run_ctx *c, struct bs_diag *d);
 
 static const phase_fn phase_fns[STATE_NPHASES] = {phase_detect, phase_auth, phase_fetch,
-                                                   phase_unpack, phase_handoff};
+                                                  phase_unpack, phase_handoff};
 
 static int run_phases(struct run_ctx *c)
 {
@@ -693,8 +691,9 @@ int cmd_run(int argc, char **argv)
         case OPT_FORCE:
             if (parse_force(optarg, &c->o.force_mask)) {
                 free(c);
-                return usage_error("run", "unknown phase '%s' for --force (detect, auth, fetch, "
-                                          "unpack, handoff)",
+                return usage_error("run",
+                                   "unknown phase '%s' for --force (detect, auth, fetch, "
+                                   "unpack, handoff)",
                                    optarg);
             }
             break;
@@ -722,8 +721,7 @@ int cmd_run(int argc, char **argv)
         case OPT_WAIT_ACCESS:
             if (parse_u64(optarg, 24 * 60, &v)) {
                 free(c);
-                return usage_error("run", "bad --wait-for-access '%s': minutes, 0 to 1440",
-                                   optarg);
+                return usage_error("run", "bad --wait-for-access '%s': minutes, 0 to 1440", optarg);
             }
             c->o.wait_access_min = (unsigned)v;
             break;
@@ -743,16 +741,16 @@ int cmd_run(int argc, char **argv)
             free(c);
             if (optopt && optopt < 256)
                 return usage_error("run", "unknown option '-%c'", optopt);
-            return usage_error("run", "unknown option or missing argument '%s'",
-                               argv[optind - 1]);
+            return usage_error("run", "unknown option or missing argument '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc) {
         if (strcmp(argv[optind - 1], "--") != 0) {
             int bad = optind;
             free(c);
-            return usage_error("run", "unexpected argument '%s' (arguments for the entrypoint "
-                                      "go after '--')",
+            return usage_error("run",
+                               "unexpected argument '%s' (arguments for the entrypoint "
+                               "go after '--')",
                                argv[bad]);
         }
         c->o.extra = argv + optind;
@@ -766,10 +764,9 @@ int cmd_run(int argc, char **argv)
     }
     find_home_user(c);
     c->under_systemd = nonempty(c->getenv_fn("INVOCATION_ID")) != NULL;
-    c->interactive = !c->o.non_interactive && !c->env.non_interactive && !c->o.token_stdin &&
-                     tty_interactive();
-    if ((rc = setup_state_dir(c, c->o.state_dir, &d)) ||
-        (rc = mkdir_p(c->state_dir, 0700, &d))) {
+    c->interactive =
+        !c->o.non_interactive && !c->env.non_interactive && !c->o.token_stdin && tty_interactive();
+    if ((rc = setup_state_dir(c, c->o.state_dir, &d)) || (rc = mkdir_p(c->state_dir, 0700, &d))) {
         code = bs_exit_code(log_fail(rc, &d, "cannot use the state directory"), 0);
         goto out;
     }
@@ -841,6 +838,7 @@ int cmd_run(int argc, char **argv)
     copy_str(c->st->log_path, sizeof(c->st->log_path), c->log_path);
     c->st->pid = (long)getpid();
     c->st->runs++;
+    run_resume_command(c, c->st->resume_command, sizeof(c->st->resume_command));
     if (!c->st->created_at)
         c->st->created_at = run_now();
     log_info("bootstrap %s: manifest %s, state %s, workspace %s", BS_VERSION, c->config_path,
@@ -861,9 +859,9 @@ out:
 
 struct status_view {
     bool exists;
-    bool running;          /* the lock is held */
+    bool running; /* the lock is held */
     struct lock_info holder;
-    bool finished;         /* the done file exists */
+    bool finished; /* the done file exists */
     char summary[512];
     char next_step[1024];
 };
@@ -873,7 +871,10 @@ static void compute_view(const struct run_ctx *c, const struct state *st, struct
     char ts[32], resume[PATH_MAX + 64];
     const char *ph = st->phase != STATE_PHASE_NONE ? state_phase_name(st->phase) : "none";
 
-    run_resume_command(c, resume, sizeof(resume));
+    if (st->resume_command[0])
+        copy_str(resume, sizeof(resume), st->resume_command);
+    else
+        run_resume_command(c, resume, sizeof(resume));
     copy_str(v->next_step, sizeof(v->next_step), st->next_step);
     state_format_time(v->holder.started, ts, sizeof(ts));
     if (!v->exists) {
@@ -921,8 +922,7 @@ static void compute_view(const struct run_ctx *c, const struct state *st, struct
                        st->last_error.exit_code, st->last_error.code);
         break;
     case STATE_INTERRUPTED:
-        (void)snprintf(v->summary, sizeof(v->summary), "interrupted in phase %s (state kept)",
-                       ph);
+        (void)snprintf(v->summary, sizeof(v->summary), "interrupted in phase %s (state kept)", ph);
         break;
     case STATE_SKIPPED:
         (void)snprintf(v->summary, sizeof(v->summary),
@@ -960,9 +960,8 @@ static void print_status(const struct run_ctx *c, const struct state *st,
         if (st->last_error.set) {
             printf("last error: %s%s%s(exit %d) %s\n",
                    st->last_error.phase != STATE_PHASE_NONE ? "in " : "",
-                   st->last_error.phase != STATE_PHASE_NONE
-                       ? state_phase_name(st->last_error.phase)
-                       : "",
+                   st->last_error.phase != STATE_PHASE_NONE ? state_phase_name(st->last_error.phase)
+                                                            : "",
                    st->last_error.phase != STATE_PHASE_NONE ? " " : "", st->last_error.exit_code,
                    st->last_error.message);
             if (st->last_error.hint[0]) {
@@ -1107,15 +1106,10 @@ int cmd_status(int argc, char **argv)
         if (rc != BS_E_USAGE)
             diag_hint(&d, "'bootstrap --resume' keeps a copy of an unreadable state and starts "
                           "over (downloaded files are kept)");
-        code = bs_exit_code(log_fail(BS_E_IO, &d, "cannot read the state '%s'", c->state_path),
-                            0);
+        code = bs_exit_code(log_fail(BS_E_IO, &d, "cannot read the state '%s'", c->state_path), 0);
         goto out;
     } else {
         v.exists = true;
-        if (st->config_path[0] && !getenv("BOOTSTRAP_CONFIG")) {
-            /* Rebuild the resume command the way the run was started. */
-            copy_str(c->config_path, sizeof(c->config_path), st->config_path);
-        }
         if (st->log_path[0])
             copy_str(c->log_path, sizeof(c->log_path), st->log_path);
     }

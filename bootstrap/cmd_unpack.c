@@ -111,8 +111,8 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total)
 
     if (p->live) {
         if (total)
-            log_progress("unpacking '%s': %s of %s (%u%%)", p->archive, fmt_size(done, a, sizeof(a)),
-                         fmt_size(total, b, sizeof(b)),
+            log_progress("unpacking '%s': %s of %s (%u%%)", p->archive,
+                         fmt_size(done, a, sizeof(a)), fmt_size(total, b, sizeof(b)),
                          (unsigned)(total ? (done > total ? 100 : done * 100 / total) : 0));
         else
             log_progress("unpacking '%s': %s written", p->archive, fmt_size(done, a, sizeof(a)));
@@ -140,11 +140,24 @@ static enum bs_err parse_size(const char *s, uint64_t *ret)
     if (n == 0 || n >= sizeof(digits))
         return BS_E_PARSE;
     switch (s[n - 1]) {
-    case 'K': case 'k': shift = 10; break;
-    case 'M': case 'm': shift = 20; break;
-    case 'G': case 'g': shift = 30; break;
-    case 'T': case 't': shift = 40; break;
-    default: break;
+    case 'K':
+    case 'k':
+        shift = 10;
+        break;
+    case 'M':
+    case 'm':
+        shift = 20;
+        break;
+    case 'G':
+    case 'g':
+        shift = 30;
+        break;
+    case 'T':
+    case 't':
+        shift = 40;
+        break;
+    default:
+        break;
     }
     if (shift)
         n--;
@@ -269,8 +282,8 @@ int cmd_unpack(int argc, char **argv)
             lim.max_path_len = (size_t)v;
     }
     if (argc - optind != 2)
-        return usage_error("unpack", "expected ARCHIVE and DEST, got %d argument%s",
-                           argc - optind, argc - optind == 1 ? "" : "s");
+        return usage_error("unpack", "expected ARCHIVE and DEST, got %d argument%s", argc - optind,
+                           argc - optind == 1 ? "" : "s");
     archive = argv[optind];
     dest = argv[optind + 1];
 

@@ -26,6 +26,19 @@
 #define SPACE_MARGIN   (64ull << 20)
 #define WALK_MAX_DEPTH 32
 
+/* Copy src into dst (n bytes), truncating; always NUL-terminated. */
+static void copy_str(char *dst, size_t n, const char *src)
+{
+    size_t l = strlen(src);
+
+    if (n == 0)
+        return;
+    if (l >= n)
+        l = n - 1;
+    memcpy(dst, src, l);
+    dst[l] = '\0';
+}
+
 enum item_state { IT_FETCH = 0, IT_CACHED, IT_LOCAL_FRESH };
 
 struct dl_item {
@@ -271,7 +284,7 @@ static enum bs_err on_probe(void *ctx, struct fetch_job *job, const struct http_
     job->size = m.size;
     job->size_known = true;
     job->hash = k;
-    (void)snprintf(job->expect, sizeof(job->expect), "%s", expect);
+    copy_str(job->expect, sizeof(job->expect), expect);
     if (cache_part_path(&c->cr, it->etag, job->part_path, sizeof(job->part_path)) ||
         cache_record_path(&c->cr, it->etag, job->rec_path, sizeof(job->rec_path)) ||
         cache_blob_path(&c->cr, it->etag, job->final_path, sizeof(job->final_path)))
@@ -326,9 +339,9 @@ static enum bs_err add_walked(struct dl_ctx *c, const char *root, const char *re
             base = base ? base + 1 : target;
             if (hub_is_hex(base, 64)) {
                 f.lfs = true;
-                (void)snprintf(f.lfs_sha256, sizeof(f.lfs_sha256), "%s", base);
+                copy_str(f.lfs_sha256, sizeof(f.lfs_sha256), base);
             } else if (hub_is_hex(base, 40)) {
-                (void)snprintf(f.oid, sizeof(f.oid), "%s", base);
+                copy_str(f.oid, sizeof(f.oid), base);
             }
         }
         if (hub_file_list_add(l, &f))
@@ -404,8 +417,8 @@ static enum bs_err fill_result(struct dl_ctx *c, struct dl_result *res, struct b
     for (i = 0; i < c->nitems; i++) {
         struct dl_file_result *fr = &res->files[i];
         const struct dl_item *it = &c->items[i];
-        (void)snprintf(fr->path, sizeof(fr->path), "%s", it->f.path);
-        (void)snprintf(fr->etag, sizeof(fr->etag), "%s", it->etag);
+        copy_str(fr->path, sizeof(fr->path), it->f.path);
+        copy_str(fr->etag, sizeof(fr->etag), it->etag);
         fr->size = it->size;
         fr->fetched = it->fetched;
         local_path_of(c, it, fr->local_path, sizeof(fr->local_path));
@@ -681,7 +694,8 @@ static enum bs_err fetch_items(struct dl_ctx *c, const char *token, struct dl_re
             nlocal++;
         }
     }
-    (void)snprintf(blobs, sizeof(blobs), "%s/blobs", c->cr.dir);
+    if (snprintf(blobs, sizeof(blobs), "%s/blobs", c->cr.dir) >= (int)sizeof(blobs))
+        return diag_set(d, BS_E_USAGE, "cache path too long");
     if (c->rq->local_dir && same_device(blobs, c->rq->local_dir)) {
         need_local = 0; /* hard links */
     } else if (c->rq->local_dir) {
@@ -718,7 +732,7 @@ static enum bs_err fetch_items(struct dl_ctx *c, const char *token, struct dl_re
             for (i = 0; i < c->nitems; i++) {
                 struct dl_item *it = &c->items[i];
                 struct fetch_job *j;
-                bool small = it->size < FETCH_MIN_CHUNK;
+                bool small = it->size <= FETCH_SMALL_FILE;
                 if (it->st != IT_FETCH || small != (pass == 0))
                     continue;
                 j = &jobs[nj++];
@@ -806,9 +820,13 @@ enum bs_err dl_snapshot(const struct hf_env *env, const char *token, const struc
         hc.token = token;
         hc.type = c.type;
         hc.repo = rq->repo;
-        rc = hub_fetch_revision(&hc, rev, &info, d);
+        /*
+         * Like huggingface_hub: one quick attempt; when the Hub cannot be reached, a complete
+         * cached snapshot of the revision will do at once; only without one, retry with
+         * backoff.
+         */
+        rc = hub_fetch_revision_n(&hc, rev, 0, &info, d);
         if (rc == BS_E_NET) {
-            /* the Hub is unreachable: a complete cached snapshot of the revision will do */
             struct dl_ctx c2 = c;
             struct bs_diag d2;
             c2.items = NULL;
@@ -817,8 +835,11 @@ enum bs_err dl_snapshot(const struct hf_env *env, const char *token, const struc
             if (rc2 == BS_OK) {
                 res->stale = true;
                 rc = BS_OK;
+                goto out;
             }
-            goto out;
+            dl_result_release(res);
+            memset(res, 0, sizeof(*res));
+            rc = hub_fetch_revision(&hc, rev, &info, d);
         }
         if (rc)
             goto out;

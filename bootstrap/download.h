@@ -58,7 +58,7 @@ struct dl_result {
     uint64_t bytes_reused;    /* taken from partial files of an earlier run */
 };
 
-#define DL_DEFAULT_CONNECTIONS 16
+#define DL_DEFAULT_CONNECTIONS 32
 
 /*
  * Download the selected files of repo at revision into the cache (and the

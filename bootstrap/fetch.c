@@ -34,6 +34,7 @@
 
 #include "fsx.h"
 #include "hub.h"
+#include "log.h"
 #include "progress.h"
 #include "sha256.h"
 #include "sig.h"
@@ -48,9 +49,22 @@
 #define MAX_HOPS        10
 #define XFER_HDR_MAX    (64u * 1024u)
 #define XFER_BODY_MAX   (4u * 1024u)
-#define CURL_BUFSIZE    (128L * 1024L)
+#define CURL_BUFSIZE    (256L * 1024L)
 #define STEAL_MIN_MS    500           /* split only pieces with more time left */
 #define KICK_BYTES      (16ull << 20) /* start writeback every 16 MiB per file */
+
+/* Copy src into dst (n bytes), truncating; always NUL-terminated. */
+static void copy_str(char *dst, size_t n, const char *src)
+{
+    size_t l = strlen(src);
+
+    if (n == 0)
+        return;
+    if (l >= n)
+        l = n - 1;
+    memcpy(dst, src, l);
+    dst[l] = '\0';
+}
 
 /* ==== range sets ====================================================================== */
 
@@ -812,6 +826,7 @@ struct jst {
     bool rec_dirty, dur_dirty;
     char probe_url[4096];
     enum reset_kind reset;
+    uint64_t complete_ms;     /* when the last byte arrived (0: not yet) */
 };
 
 struct engine {
@@ -1025,6 +1040,7 @@ static enum bs_err job_truncate(struct engine *E, size_t i)
     fetch_rs_clear(&j->durable);
     j->ncd = 0;
     j->kick_from = j->kick_bytes = 0;
+    j->complete_ms = 0;
     if (ftruncate(j->fd, 0) < 0)
         return fail(E, BS_E_IO, "cannot truncate '%s': %s", job->part_path, strerror(errno));
     if (job->size_known) {
@@ -1262,7 +1278,7 @@ static void headers_done(struct engine *E, struct xfer *x)
         return;
     }
     if (http_header(&x->rs, "ETag", v, sizeof(v)))
-        (void)snprintf(etag, sizeof(etag), "%s", v);
+        copy_str(etag, sizeof(etag), v);
     if (x->kind == X_RANGE && x->status == 200) {
         x->mode = M_ABORT;
         x->stop = S_NORANGE;
@@ -1274,7 +1290,7 @@ static void headers_done(struct engine *E, struct xfer *x)
             (total != UINT64_MAX && total != job->size)) {
             x->mode = M_ABORT;
             x->stop = S_PROTO;
-            (void)snprintf(x->proto, sizeof(x->proto), "unexpected Content-Range '%s' for %" PRIu64
+            (void)snprintf(x->proto, sizeof(x->proto), "unexpected Content-Range '%.40s' for %" PRIu64
                            "-%" PRIu64, v, x->cur, x->end - 1);
             if (total != UINT64_MAX && a == x->cur && total != job->size)
                 x->stop = S_CHANGED;
@@ -1594,7 +1610,7 @@ static void xfer_done(struct engine *E, struct xfer *x, CURLcode cc)
     }
     if (x->kind == X_PROBE) {
         if (http_status_retryable(x->status)) {
-            (void)snprintf(why, sizeof(why), "HTTP %ld from '%s'", x->status, shown);
+            (void)snprintf(why, sizeof(why), "HTTP %ld from '%.200s'", x->status, shown);
             failure(E, x, why, ra);
             return;
         }
@@ -1617,7 +1633,7 @@ static void xfer_done(struct engine *E, struct xfer *x, CURLcode cc)
         return;
     }
     act = fetch_classify(x->status, CURLE_OK, x->hub_origin);
-    (void)snprintf(why, sizeof(why), "HTTP %ld from '%s'", x->status, shown);
+    (void)snprintf(why, sizeof(why), "HTTP %ld from '%.200s'", x->status, shown);
     if (act == FETCH_ACT_RETRY) {
         failure(E, x, why, ra);
         return;
@@ -1782,7 +1798,8 @@ static bool start_one(struct engine *E, uint64_t t)
                              ? E->busy[k].end - E->busy[k].start
                              : unclaimed;
     }
-    chunk = fetch_plan_chunk(unclaimed, E->nslots, E->min_chunk, E->max_chunk, 1u << 20);
+    chunk = fetch_plan_chunk(unclaimed, E->nslots * FETCH_WAVES, E->min_chunk, E->max_chunk,
+                             1u << 20);
     for (i = 0; i < E->njobs; i++) {
         struct fetch_job *job = &E->jobs[i];
         struct jst *j = &E->js[i];
@@ -1802,7 +1819,8 @@ static bool start_one(struct engine *E, uint64_t t)
             continue;
         }
         nb = collect_busy(E, i);
-        if (fetch_plan_next(&j->done, E->busy, nb, job->size, chunk, FETCH_ALIGN, &r)) {
+        if (fetch_plan_next(&j->done, E->busy, nb, job->size,
+                            job->size <= FETCH_SMALL_FILE ? job->size : chunk, FETCH_ALIGN, &r)) {
             if (xfer_begin(E, x, X_RANGE, i, job->url, r.start, r.end, 0))
                 return false;
             return true;
@@ -1907,6 +1925,8 @@ static void finalize_job(struct engine *E, size_t i)
     (void)unlink(job->rec_path);
     j->st = JS_FINISHED;
     job->state = FETCH_JOB_DONE;
+    log_debug("'%s' verified and in place %" PRIu64 " ms after its last byte arrived",
+              job->name, j->complete_ms ? now_ms() - j->complete_ms : 0);
 }
 
 /* Move digests along, kick writeback, flush records, finish complete jobs. */
@@ -1957,6 +1977,8 @@ static bool service_jobs(struct engine *E, uint64_t t)
         if (j->rec_dirty && (j->rec_bytes >= FETCH_VOLATILE_BYTES || t - j->rec_ms >= FETCH_VOLATILE_MS))
             (void)record_write(E, i, false);
         if (j->nx == 0 && job_complete_data(job, j)) {
+            if (!j->complete_ms)
+                j->complete_ms = t;
             if (hs.hashed >= job->size && hs.final_synced && !j->sync_in_flight)
                 finalize_job(E, i);
             else

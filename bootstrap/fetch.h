@@ -42,10 +42,17 @@
 #include "err.h"
 #include "http.h"
 
-#define FETCH_DEFAULT_CONNECTIONS 16
+#define FETCH_DEFAULT_CONNECTIONS 32
 #define FETCH_MAX_CONNECTIONS     128
-#define FETCH_MIN_CHUNK           (4ull << 20)
-#define FETCH_MAX_CHUNK           (64ull << 20)
+/*
+ * Piece sizes: unclaimed bytes / (connections * FETCH_WAVES), within [MIN, MAX]. Several
+ * waves keep the pieces in flight next to each other, so the contiguous prefix (and with
+ * it the digest) follows the download instead of waiting for one giant last wave.
+ */
+#define FETCH_MIN_CHUNK           (2ull << 20)
+#define FETCH_MAX_CHUNK           (32ull << 20)
+#define FETCH_WAVES               4
+#define FETCH_SMALL_FILE          (8ull << 20)  /* fetched in one piece */
 #define FETCH_STEAL_MIN           (2ull << 20)  /* never split a remainder below 2 x this */
 #define FETCH_ALIGN               (64ull << 10)
 #define FETCH_MAX_RANGES          8192

@@ -742,6 +742,12 @@ static bool had_token(const struct hub_ctx *c, const struct http_response *rs)
 enum bs_err hub_fetch_revision(const struct hub_ctx *c, const char *rev, struct hub_repo_info *ret,
                                struct bs_diag *d)
 {
+    return hub_fetch_revision_n(c, rev, c->env->retries, ret, d);
+}
+
+enum bs_err hub_fetch_revision_n(const struct hub_ctx *c, const char *rev, unsigned retries,
+                                 struct hub_repo_info *ret, struct bs_diag *d)
+{
     struct http_request rq;
     struct http_response rs;
     struct http_retry pol;
@@ -759,6 +765,7 @@ enum bs_err hub_fetch_revision(const struct hub_ctx *c, const char *rev, struct 
     rq.max_body = HUB_JSON_MAX;
     rq.redirects = HTTP_REDIRECT_RELATIVE; /* renamed repos: 307 to a relative Location */
     policy_of(c->env, &pol);
+    pol.retries = retries;
     http_response_init(&rs);
     rc = http_perform_retry(&rq, &pol, &rs, d);
     if (rc)

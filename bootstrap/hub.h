@@ -25,7 +25,7 @@
 #include "http.h"
 
 #define HUB_REPO_ID_MAX   96
-#define HUB_PATH_MAX      1024   /* repo-relative file path, bytes (without NUL) */
+#define HUB_PATH_MAX      1023   /* repo-relative file path, bytes (without NUL) */
 #define HUB_REV_MAX       255
 #define HUB_ETAG_MAX      128
 #define HUB_MAX_FILES     100000 /* entries in one tree listing */
@@ -178,6 +178,9 @@ struct hub_ctx {
  */
 enum bs_err hub_fetch_revision(const struct hub_ctx *c, const char *rev, struct hub_repo_info *ret,
                                struct bs_diag *d);
+/* The same with an explicit retry count (0: one attempt, for a fast fall-back to the cache). */
+enum bs_err hub_fetch_revision_n(const struct hub_ctx *c, const char *rev, unsigned retries,
+                                 struct hub_repo_info *ret, struct bs_diag *d);
 
 /*
  * List every file at commit (tree API, recursive, Link pagination followed

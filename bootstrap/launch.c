@@ -18,22 +18,55 @@
 
 /* Inherited when set, in this order. LC_* is matched by prefix below. */
 static const char *const allowed_names[] = {
-    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TERM", "TMPDIR",
-    "COLORTERM", "NO_COLOR",
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "LANG",
+    "LANGUAGE",
+    "TZ",
+    "TERM",
+    "TMPDIR",
+    "COLORTERM",
+    "NO_COLOR",
     /* GPU selection */
-    "CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER", "NVIDIA_VISIBLE_DEVICES",
-    "NVIDIA_DRIVER_CAPABILITIES", "CUDA_HOME", "CUDA_PATH",
+    "CUDA_VISIBLE_DEVICES",
+    "CUDA_DEVICE_ORDER",
+    "NVIDIA_VISIBLE_DEVICES",
+    "NVIDIA_DRIVER_CAPABILITIES",
+    "CUDA_HOME",
+    "CUDA_PATH",
     /* network and TLS (pip, git and Python need them behind a proxy) */
-    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-    "no_proxy", "all_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "all_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
     "CURL_CA_BUNDLE",
     /* per-user folders */
-    "XDG_RUNTIME_DIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME",
+    "XDG_RUNTIME_DIR",
+    "XDG_CACHE_HOME",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "XDG_STATE_HOME",
     /* systemd: keep the journal connection and the unit's identity */
-    "INVOCATION_ID", "JOURNAL_STREAM", "SYSTEMD_EXEC_PID",
+    "INVOCATION_ID",
+    "JOURNAL_STREAM",
+    "SYSTEMD_EXEC_PID",
     /* harmless Hugging Face knobs (never the token or its path) */
-    "HF_HUB_DISABLE_TELEMETRY", "HF_HUB_DISABLE_PROGRESS_BARS", "HF_HUB_VERBOSITY",
-    "HF_HUB_DISABLE_SYMLINKS_WARNING", "HF_HUB_DISABLE_XET", "DO_NOT_TRACK",
+    "HF_HUB_DISABLE_TELEMETRY",
+    "HF_HUB_DISABLE_PROGRESS_BARS",
+    "HF_HUB_VERBOSITY",
+    "HF_HUB_DISABLE_SYMLINKS_WARNING",
+    "HF_HUB_DISABLE_XET",
+    "DO_NOT_TRACK",
 };
 
 bool launch_env_allowed(const char *name)
@@ -49,9 +82,9 @@ bool launch_env_allowed(const char *name)
 }
 
 static const char *const lc_names[] = {
-    "LC_ALL",     "LC_CTYPE",   "LC_NUMERIC",  "LC_TIME",      "LC_COLLATE",       "LC_MONETARY",
-    "LC_MESSAGES", "LC_PAPER",  "LC_NAME",     "LC_ADDRESS",   "LC_TELEPHONE",     "LC_MEASUREMENT",
-    "LC_IDENTIFICATION",
+    "LC_ALL",       "LC_CTYPE",       "LC_NUMERIC",        "LC_TIME", "LC_COLLATE",
+    "LC_MONETARY",  "LC_MESSAGES",    "LC_PAPER",          "LC_NAME", "LC_ADDRESS",
+    "LC_TELEPHONE", "LC_MEASUREMENT", "LC_IDENTIFICATION",
 };
 
 void launch_cmd_release(struct launch_cmd *c)
@@ -142,9 +175,17 @@ const char *launch_env_get(const struct launch_cmd *c, const char *name)
     return NULL;
 }
 
-enum bs_err launch_build(const struct manifest_entrypoint *ep, const char *path,
-                         char *const *extra, size_t nextra, const struct launch_vars *v,
-                         hfenv_getenv_fn g, struct launch_cmd *out, struct bs_diag *d)
+/* Set and not empty (an empty HOME or PATH is as good as none). */
+static bool env_has(const struct launch_cmd *c, const char *name)
+{
+    const char *v = launch_env_get(c, name);
+
+    return v && *v;
+}
+
+enum bs_err launch_build(const struct manifest_entrypoint *ep, const char *path, char *const *extra,
+                         size_t nextra, const struct launch_vars *v, hfenv_getenv_fn g,
+                         struct launch_cmd *out, struct bs_diag *d)
 {
     char num[32];
     enum bs_err rc = BS_OK;
@@ -181,16 +222,15 @@ enum bs_err launch_build(const struct manifest_entrypoint *ep, const char *path,
         if ((rc = env_inherit(out, g, ep->passthrough[i])))
             goto out;
     /* fallbacks for a bare environment */
-    if (!launch_env_get(out, "PATH") && (rc = env_set(out, "PATH", LAUNCH_DEFAULT_PATH)))
+    if (!env_has(out, "PATH") && (rc = env_set(out, "PATH", LAUNCH_DEFAULT_PATH)))
         goto out;
-    if (!launch_env_get(out, "HOME") && (rc = env_set_opt(out, "HOME", v->home)))
+    if (!env_has(out, "HOME") && (rc = env_set_opt(out, "HOME", v->home)))
         goto out;
-    if (!launch_env_get(out, "USER") && (rc = env_set_opt(out, "USER", v->user)))
+    if (!env_has(out, "USER") && (rc = env_set_opt(out, "USER", v->user)))
         goto out;
-    if (!launch_env_get(out, "LOGNAME") && (rc = env_set_opt(out, "LOGNAME", v->user)))
+    if (!env_has(out, "LOGNAME") && (rc = env_set_opt(out, "LOGNAME", v->user)))
         goto out;
-    if (!launch_env_get(out, "LANG") && !launch_env_get(out, "LC_ALL") &&
-        (rc = env_set(out, "LANG", "C.UTF-8")))
+    if (!env_has(out, "LANG") && !env_has(out, "LC_ALL") && (rc = env_set(out, "LANG", "C.UTF-8")))
         goto out;
 
     /* 2. the Hugging Face environment of this run: cache only, no implicit token */
@@ -299,8 +339,7 @@ void launch_cloexec_all(int keep_fd)
             (void)fcntl((int)fd, F_SETFD, FD_CLOEXEC);
 }
 
-enum bs_err launch_exec(const struct launch_cmd *c, const char *cwd, int keep_fd,
-                        struct bs_diag *d)
+enum bs_err launch_exec(const struct launch_cmd *c, const char *cwd, int keep_fd, struct bs_diag *d)
 {
     int e;
 

@@ -24,8 +24,8 @@
 #include "hfenv.h"
 #include "manifest.h"
 
-#define LAUNCH_MAX_ENV  256
-#define LAUNCH_MAX_ARGS (MANIFEST_MAX_ARGS + 64)
+#define LAUNCH_MAX_ENV      256
+#define LAUNCH_MAX_ARGS     (MANIFEST_MAX_ARGS + 64)
 #define LAUNCH_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* The values bootstrap hands to the entrypoint (NULL or "" = not set). */
@@ -37,26 +37,26 @@ struct launch_vars {
     const char *data_dir;       /* BOOTSTRAP_DATA_DIR */
     const char *state_dir;      /* BOOTSTRAP_STATE_DIR */
     const char *workspace;      /* BOOTSTRAP_WORKSPACE */
-    const char *log_file;       /* BOOTSTRAP_LOG_FILE (bootstrap's log; read-only for the entrypoint) */
-    const char *done_file;      /* BOOTSTRAP_DONE_FILE */
-    const char *config;         /* BOOTSTRAP_CONFIG (the manifest used) */
-    const char *version;        /* BOOTSTRAP_VERSION */
-    unsigned gpu_count;         /* BOOTSTRAP_GPU_COUNT */
-    bool allow_no_gpu;          /* BOOTSTRAP_ALLOW_NO_GPU=1 */
-    int lock_fd;                /* BOOTSTRAP_LOCK_FD, -1 = none */
+    const char *log_file;  /* BOOTSTRAP_LOG_FILE (bootstrap's log; read-only for the entrypoint) */
+    const char *done_file; /* BOOTSTRAP_DONE_FILE */
+    const char *config;    /* BOOTSTRAP_CONFIG (the manifest used) */
+    const char *version;   /* BOOTSTRAP_VERSION */
+    unsigned gpu_count;    /* BOOTSTRAP_GPU_COUNT */
+    bool allow_no_gpu;     /* BOOTSTRAP_ALLOW_NO_GPU=1 */
+    int lock_fd;           /* BOOTSTRAP_LOCK_FD, -1 = none */
     /* Hugging Face environment of the run (hfenv) */
-    const char *hf_home;        /* HF_HOME */
-    const char *hf_hub_cache;   /* HF_HUB_CACHE */
-    const char *hf_endpoint;    /* HF_ENDPOINT (set only when not the default) */
+    const char *hf_home;      /* HF_HOME */
+    const char *hf_hub_cache; /* HF_HUB_CACHE */
+    const char *hf_endpoint;  /* HF_ENDPOINT (set only when not the default) */
     /* fallbacks for a bare environment (systemd, env -i) */
-    const char *home;           /* HOME when unset */
-    const char *user;           /* USER and LOGNAME when unset */
-    const char *token;          /* HF_TOKEN, used only with pass_token; borrowed */
+    const char *home;  /* HOME when unset */
+    const char *user;  /* USER and LOGNAME when unset */
+    const char *token; /* HF_TOKEN, used only with pass_token; borrowed */
 };
 
 struct launch_cmd {
-    char **argv;  /* owned, NULL-terminated */
-    char **envp;  /* owned, NULL-terminated; may hold the token (release wipes) */
+    char **argv; /* owned, NULL-terminated */
+    char **envp; /* owned, NULL-terminated; may hold the token (release wipes) */
     size_t argc;
     size_t envc;
 };
@@ -68,9 +68,9 @@ struct launch_cmd {
  * the resolved absolute entrypoint. getenv_fn NULL = the real getenv.
  * BS_OK, BS_E_NOMEM, BS_E_PARSE (a cap reached). out is released on failure.
  */
-enum bs_err launch_build(const struct manifest_entrypoint *ep, const char *path,
-                         char *const *extra, size_t nextra, const struct launch_vars *v,
-                         hfenv_getenv_fn getenv_fn, struct launch_cmd *out, struct bs_diag *d);
+enum bs_err launch_build(const struct manifest_entrypoint *ep, const char *path, char *const *extra,
+                         size_t nextra, const struct launch_vars *v, hfenv_getenv_fn getenv_fn,
+                         struct launch_cmd *out, struct bs_diag *d);
 
 /* The value of name in a built environment, or NULL. Borrowed. */
 const char *launch_env_get(const struct launch_cmd *c, const char *name);

@@ -24,13 +24,13 @@
 #define LOCK_INFO_MAX 1024
 
 struct lock_info {
-    long pid;          /* 0 = unknown */
-    int64_t started;   /* Unix seconds, 0 = unknown */
-    char what[128];    /* "bootstrap run", "entrypoint /x/train.sh", ... */
+    long pid;        /* 0 = unknown */
+    int64_t started; /* Unix seconds, 0 = unknown */
+    char what[128];  /* "bootstrap run", "entrypoint /x/train.sh", ... */
 };
 
 struct lock {
-    int fd;                 /* -1 when not held */
+    int fd; /* -1 when not held */
     char path[PATH_MAX];
 };
 

@@ -8,8 +8,9 @@
 
 #include "manifest.h"
 
-#include <cJSON.h>
 #include <ctype.h>
+
+#include <cJSON.h>
 
 #include "fsx.h"
 #include "sha256.h"
@@ -17,8 +18,7 @@
 /* Keys every object may carry without meaning anything to us. */
 static bool key_is_comment(const char *k)
 {
-    return strcmp(k, "$comment") == 0 || strcmp(k, "description") == 0 ||
-           strncmp(k, "x-", 2) == 0;
+    return strcmp(k, "$comment") == 0 || strcmp(k, "description") == 0 || strncmp(k, "x-", 2) == 0;
 }
 
 static bool key_in(const char *k, const char *const *allowed)
@@ -89,8 +89,8 @@ static enum bs_err get_u64(const cJSON *obj, const char *key, const char *where,
         return diag_set(d, BS_E_USAGE, "%s.%s: must be a number", where, key);
     x = v->valuedouble;
     if (!(x >= 0) || x > (double)max || x > 9007199254740992.0 || x != (double)(uint64_t)x)
-        return diag_set(d, BS_E_USAGE, "%s.%s: must be a whole number from 0 to %llu", where,
-                        key, (unsigned long long)max);
+        return diag_set(d, BS_E_USAGE, "%s.%s: must be a whole number from 0 to %llu", where, key,
+                        (unsigned long long)max);
     *dst = (uint64_t)x;
     return BS_OK;
 }
@@ -224,8 +224,7 @@ static enum bs_err parse_file_entry(const cJSON *it, const char *where, struct m
             return rc;
     }
     if (!path_is_safe_relative(f->path))
-        return diag_set(d, BS_E_USAGE, "%s: '%.200s' is not a safe relative path", where,
-                        f->path);
+        return diag_set(d, BS_E_USAGE, "%s: '%.200s' is not a safe relative path", where, f->path);
     if (f->sha256[0] && !is_hex(f->sha256, 64))
         return diag_set(d, BS_E_USAGE, "%s.sha256: must be 64 lowercase hex digits", where);
     return BS_OK;
@@ -255,17 +254,16 @@ static enum bs_err parse_model(const cJSON *obj, struct manifest_model *mo, stru
     if (!mo->repo[0])
         return diag_set(d, BS_E_USAGE, "model.repo: missing");
     if (!manifest_repo_id_valid(mo->repo))
-        return diag_set(d, BS_E_USAGE, "model.repo: '%.100s' is not a Hub repository id",
-                        mo->repo);
+        return diag_set(d, BS_E_USAGE, "model.repo: '%.100s' is not a Hub repository id", mo->repo);
     if (!repo_type_valid(mo->repo_type))
         return diag_set(d, BS_E_USAGE, "model.repo_type: '%s' is not model, dataset or space",
                         mo->repo_type);
     if (!revision_valid(mo->revision))
-        return diag_set(d, BS_E_USAGE, "model.revision: '%.100s' is not a revision",
-                        mo->revision);
+        return diag_set(d, BS_E_USAGE, "model.revision: '%.100s' is not a revision", mo->revision);
     if (mo->local_dir[0] && !path_is_safe_relative(mo->local_dir))
-        return diag_set(d, BS_E_USAGE, "model.local_dir: must be a relative path inside the "
-                                       "workspace");
+        return diag_set(d, BS_E_USAGE,
+                        "model.local_dir: must be a relative path inside the "
+                        "workspace");
 
     arr = cJSON_GetObjectItemCaseSensitive(obj, "aliases");
     if (arr && !cJSON_IsNull(arr)) {
@@ -274,8 +272,7 @@ static enum bs_err parse_model(const cJSON *obj, struct manifest_model *mo, stru
         cJSON_ArrayForEach(it, arr)
         {
             if (mo->naliases == MANIFEST_MAX_ALIASES)
-                return diag_set(d, BS_E_PARSE, "model.aliases: more than %d",
-                                MANIFEST_MAX_ALIASES);
+                return diag_set(d, BS_E_PARSE, "model.aliases: more than %d", MANIFEST_MAX_ALIASES);
             if (!cJSON_IsString(it) || !manifest_repo_id_valid(it->valuestring))
                 return diag_set(d, BS_E_USAGE, "model.aliases[%u]: not a repository id",
                                 mo->naliases);
@@ -316,8 +313,8 @@ static enum bs_err parse_model(const cJSON *obj, struct manifest_model *mo, stru
 static enum bs_err parse_artifact(const cJSON *obj, unsigned idx, struct manifest_artifact *a,
                                   struct bs_diag *d)
 {
-    static const char *const keys[] = {"name", "repo", "repo_type", "revision", "path", "url",
-                                       "size", "sha256", "unpack", "dest", NULL};
+    static const char *const keys[] = {"name", "repo",   "repo_type", "revision", "path", "url",
+                                       "size", "sha256", "unpack",    "dest",     NULL};
     char where[48];
     enum bs_err rc;
 
@@ -338,25 +335,23 @@ static enum bs_err parse_artifact(const cJSON *obj, unsigned idx, struct manifes
         (rc = get_str(obj, "dest", where, a->dest, sizeof(a->dest), d)))
         return rc;
     if (!a->name[0] || !name_valid(a->name))
-        return diag_set(d, BS_E_USAGE,
-                        "%s.name: missing or not made of a-z, 0-9, '.', '_' and '-'", where);
+        return diag_set(d, BS_E_USAGE, "%s.name: missing or not made of a-z, 0-9, '.', '_' and '-'",
+                        where);
     if (!!a->repo[0] == !!a->url[0])
         return diag_set(d, BS_E_USAGE, "%s: give either repo + path or url", where);
     if (a->repo[0]) {
         if (!manifest_repo_id_valid(a->repo))
-            return diag_set(d, BS_E_USAGE, "%s.repo: '%.100s' is not a Hub repository id",
-                            where, a->repo);
+            return diag_set(d, BS_E_USAGE, "%s.repo: '%.100s' is not a Hub repository id", where,
+                            a->repo);
         if (!repo_type_valid(a->repo_type))
             return diag_set(d, BS_E_USAGE, "%s.repo_type: not model, dataset or space", where);
         if (!revision_valid(a->revision))
             return diag_set(d, BS_E_USAGE, "%s.revision: not a revision", where);
         if (!path_is_safe_relative(a->path))
-            return diag_set(d, BS_E_USAGE, "%s.path: missing or not a safe relative path",
-                            where);
+            return diag_set(d, BS_E_USAGE, "%s.path: missing or not a safe relative path", where);
     } else {
         if (!url_valid(a->url))
-            return diag_set(d, BS_E_USAGE, "%s.url: must be an http(s) URL without spaces",
-                            where);
+            return diag_set(d, BS_E_USAGE, "%s.url: must be an http(s) URL without spaces", where);
         if (a->path[0])
             return diag_set(d, BS_E_USAGE, "%s.path: only for repo artifacts", where);
         if (!a->sha256[0])
@@ -410,8 +405,8 @@ static bool has(const cJSON *obj, const char *key)
 static enum bs_err parse_requirements(const cJSON *obj, struct manifest_requirements *r,
                                       struct bs_diag *d)
 {
-    static const char *const keys[] = {"gpus",   "vram_gib", "compute_capability", "driver",
-                                       "disk_gib", "ram_gib", NULL};
+    static const char *const keys[] = {
+        "gpus", "vram_gib", "compute_capability", "driver", "disk_gib", "ram_gib", NULL};
     char cc[16] = "";
     uint64_t gpus = 0, vram_gib = 0;
     enum bs_err rc;
@@ -427,9 +422,11 @@ static enum bs_err parse_requirements(const cJSON *obj, struct manifest_requirem
         return rc;
     r->min_gpus = (unsigned)gpus;
     r->min_vram_mib = vram_gib * 1024;
-    r->set = (has(obj, "gpus") ? MANIFEST_REQ_GPUS : 0) | (has(obj, "vram_gib") ? MANIFEST_REQ_VRAM : 0) |
-             (cc[0] ? MANIFEST_REQ_CC : 0) | (r->min_driver[0] ? MANIFEST_REQ_DRIVER : 0) |
-             (has(obj, "disk_gib") ? MANIFEST_REQ_DISK : 0) | (has(obj, "ram_gib") ? MANIFEST_REQ_RAM : 0);
+    r->set = (has(obj, "gpus") ? MANIFEST_REQ_GPUS : 0) |
+             (has(obj, "vram_gib") ? MANIFEST_REQ_VRAM : 0) | (cc[0] ? MANIFEST_REQ_CC : 0) |
+             (r->min_driver[0] ? MANIFEST_REQ_DRIVER : 0) |
+             (has(obj, "disk_gib") ? MANIFEST_REQ_DISK : 0) |
+             (has(obj, "ram_gib") ? MANIFEST_REQ_RAM : 0);
     if (cc[0] && parse_cc(cc, &r->min_cc_major, &r->min_cc_minor))
         return diag_set(d, BS_E_USAGE, "requirements.compute_capability: '%s' is not like \"8.0\"",
                         cc);
@@ -465,11 +462,9 @@ static enum bs_err parse_entrypoint(const cJSON *obj, struct manifest_entrypoint
         cJSON_ArrayForEach(it, arr)
         {
             if (e->nargs == MANIFEST_MAX_ARGS)
-                return diag_set(d, BS_E_PARSE, "entrypoint.args: more than %d",
-                                MANIFEST_MAX_ARGS);
+                return diag_set(d, BS_E_PARSE, "entrypoint.args: more than %d", MANIFEST_MAX_ARGS);
             if (!cJSON_IsString(it))
-                return diag_set(d, BS_E_USAGE, "entrypoint.args[%u]: must be a string",
-                                e->nargs);
+                return diag_set(d, BS_E_USAGE, "entrypoint.args[%u]: must be a string", e->nargs);
             if (strlen(it->valuestring) > MANIFEST_ARG_MAX)
                 return diag_set(d, BS_E_PARSE, "entrypoint.args[%u]: too long", e->nargs);
             memcpy(e->args[e->nargs++], it->valuestring, strlen(it->valuestring) + 1);
@@ -495,15 +490,13 @@ static enum bs_err parse_entrypoint(const cJSON *obj, struct manifest_entrypoint
                                 "token use \"pass_token\": true)",
                                 it->string);
             if (!cJSON_IsString(it))
-                return diag_set(d, BS_E_USAGE, "entrypoint.env.%s: must be a string",
-                                it->string);
+                return diag_set(d, BS_E_USAGE, "entrypoint.env.%s: must be a string", it->string);
             if (strlen(it->valuestring) > MANIFEST_ENV_VALUE_MAX)
                 return diag_set(d, BS_E_PARSE, "entrypoint.env.%s: longer than %d bytes",
                                 it->string, MANIFEST_ENV_VALUE_MAX);
             for (i = 0; i < e->nenv; i++)
                 if (strcmp(e->env[i].name, it->string) == 0)
-                    return diag_set(d, BS_E_USAGE, "entrypoint.env: '%s' given twice",
-                                    it->string);
+                    return diag_set(d, BS_E_USAGE, "entrypoint.env: '%s' given twice", it->string);
             v = &e->env[e->nenv++];
             memcpy(v->name, it->string, strlen(it->string) + 1);
             memcpy(v->value, it->valuestring, strlen(it->valuestring) + 1);
@@ -520,16 +513,14 @@ static enum bs_err parse_entrypoint(const cJSON *obj, struct manifest_entrypoint
                 return diag_set(d, BS_E_PARSE, "entrypoint.passthrough: more than %d names",
                                 MANIFEST_MAX_ENV);
             if (!cJSON_IsString(it) || !manifest_env_name_valid(it->valuestring))
-                return diag_set(d, BS_E_USAGE,
-                                "entrypoint.passthrough[%u]: not a variable name",
+                return diag_set(d, BS_E_USAGE, "entrypoint.passthrough[%u]: not a variable name",
                                 e->npassthrough);
             if (env_name_reserved(it->valuestring))
                 return diag_set(d, BS_E_USAGE,
                                 "entrypoint.passthrough: '%s' cannot be passed through (for "
                                 "the token use \"pass_token\": true)",
                                 it->valuestring);
-            memcpy(e->passthrough[e->npassthrough++], it->valuestring,
-                   strlen(it->valuestring) + 1);
+            memcpy(e->passthrough[e->npassthrough++], it->valuestring, strlen(it->valuestring) + 1);
         }
     }
     return BS_OK;
@@ -537,8 +528,8 @@ static enum bs_err parse_entrypoint(const cJSON *obj, struct manifest_entrypoint
 
 enum bs_err manifest_parse(const char *text, size_t len, struct manifest *m, struct bs_diag *d)
 {
-    static const char *const keys[] = {"schema",       "name",      "workspace", "model",
-                                       "artifacts",    "requirements", "entrypoint", NULL};
+    static const char *const keys[] = {"schema",    "name",         "workspace",  "model",
+                                       "artifacts", "requirements", "entrypoint", NULL};
     cJSON *root = NULL;
     const cJSON *it, *arr;
     uint64_t schema = 0;
@@ -549,8 +540,7 @@ enum bs_err manifest_parse(const char *text, size_t len, struct manifest *m, str
     if (!text || len == 0)
         return diag_set(d, BS_E_PARSE, "the manifest is empty");
     if (len > MANIFEST_MAX_BYTES)
-        return diag_set(d, BS_E_PARSE, "the manifest is larger than %u bytes",
-                        MANIFEST_MAX_BYTES);
+        return diag_set(d, BS_E_PARSE, "the manifest is larger than %u bytes", MANIFEST_MAX_BYTES);
     if (memchr(text, '\0', len))
         return diag_set(d, BS_E_PARSE, "the manifest contains a NUL byte");
     root = cJSON_ParseWithLength(text, len);

@@ -19,21 +19,21 @@
 
 #include "err.h"
 
-#define MANIFEST_SCHEMA         1
-#define MANIFEST_MAX_BYTES      (256u * 1024u) /* the whole document */
-#define MANIFEST_MAX_FILES      64             /* model files */
-#define MANIFEST_MAX_ALIASES    4              /* other names of the model repo */
-#define MANIFEST_MAX_ARTIFACTS  16
-#define MANIFEST_MAX_ARGS       32
-#define MANIFEST_MAX_ENV        64
-#define MANIFEST_REPO_MAX       96   /* "owner/name": 96 bytes is the Hub's limit */
-#define MANIFEST_REV_MAX        256
-#define MANIFEST_PATH_MAX       1024 /* relative paths: path_is_safe_relative()'s limit */
-#define MANIFEST_URL_MAX        2048
-#define MANIFEST_NAME_MAX       64
-#define MANIFEST_ENV_NAME_MAX   64
-#define MANIFEST_ENV_VALUE_MAX  1024
-#define MANIFEST_ARG_MAX        1024
+#define MANIFEST_SCHEMA        1
+#define MANIFEST_MAX_BYTES     (256u * 1024u) /* the whole document */
+#define MANIFEST_MAX_FILES     64             /* model files */
+#define MANIFEST_MAX_ALIASES   4              /* other names of the model repo */
+#define MANIFEST_MAX_ARTIFACTS 16
+#define MANIFEST_MAX_ARGS      32
+#define MANIFEST_MAX_ENV       64
+#define MANIFEST_REPO_MAX      96 /* "owner/name": 96 bytes is the Hub's limit */
+#define MANIFEST_REV_MAX       256
+#define MANIFEST_PATH_MAX      1024 /* relative paths: path_is_safe_relative()'s limit */
+#define MANIFEST_URL_MAX       2048
+#define MANIFEST_NAME_MAX      64
+#define MANIFEST_ENV_NAME_MAX  64
+#define MANIFEST_ENV_VALUE_MAX 1024
+#define MANIFEST_ARG_MAX       1024
 
 struct manifest_file {
     char path[MANIFEST_PATH_MAX + 1]; /* path inside the repository */
@@ -42,31 +42,31 @@ struct manifest_file {
 };
 
 struct manifest_model {
-    char repo[MANIFEST_REPO_MAX + 1];       /* "fishaudio/openaudio-s1-mini" */
-    char repo_type[16];                     /* "model" (default), "dataset" */
-    char revision[MANIFEST_REV_MAX + 1];    /* 40-hex commit (pinned) or a branch/tag */
+    char repo[MANIFEST_REPO_MAX + 1];    /* "fishaudio/openaudio-s1-mini" */
+    char repo_type[16];                  /* "model" (default), "dataset" */
+    char revision[MANIFEST_REV_MAX + 1]; /* 40-hex commit (pinned) or a branch/tag */
     char aliases[MANIFEST_MAX_ALIASES][MANIFEST_REPO_MAX + 1]; /* accepted renamed ids */
     unsigned naliases;
     bool gated;                             /* needs a token and an accepted licence */
     char probe_file[MANIFEST_PATH_MAX + 1]; /* file HEADed by the access check */
     char local_dir[MANIFEST_PATH_MAX + 1];  /* under the workspace; "" = cache only */
     struct manifest_file files[MANIFEST_MAX_FILES];
-    unsigned nfiles;                        /* 0 = the whole repository */
+    unsigned nfiles; /* 0 = the whole repository */
 };
 
 struct manifest_artifact {
-    char name[MANIFEST_NAME_MAX + 1];       /* [a-z0-9._-], unique: the key in the state */
+    char name[MANIFEST_NAME_MAX + 1]; /* [a-z0-9._-], unique: the key in the state */
     /* Either a Hub file ... */
     char repo[MANIFEST_REPO_MAX + 1];
-    char repo_type[16];                     /* "dataset" (default for artifacts), "model" */
-    char revision[MANIFEST_REV_MAX + 1];    /* default "main" */
-    char path[MANIFEST_PATH_MAX + 1];       /* file inside the repository */
+    char repo_type[16];                  /* "dataset" (default for artifacts), "model" */
+    char revision[MANIFEST_REV_MAX + 1]; /* default "main" */
+    char path[MANIFEST_PATH_MAX + 1];    /* file inside the repository */
     /* ... or a plain URL (https, or http for loopback tests). */
     char url[MANIFEST_URL_MAX + 1];
-    uint64_t size;                          /* 0 = unknown */
-    char sha256[65];                        /* "" = unknown (Hub ETag still checked); required for url */
-    bool unpack;                            /* archive: unpack into dest */
-    char dest[MANIFEST_PATH_MAX + 1];       /* under the data directory; default = name */
+    uint64_t size;                    /* 0 = unknown */
+    char sha256[65];                  /* "" = unknown (Hub ETag still checked); required for url */
+    bool unpack;                      /* archive: unpack into dest */
+    char dest[MANIFEST_PATH_MAX + 1]; /* under the data directory; default = name */
 };
 
 /* Which requirements the manifest gave (the others keep the detector's defaults). */
@@ -80,13 +80,13 @@ enum manifest_req_set {
 };
 
 struct manifest_requirements {
-    unsigned set;               /* enum manifest_req_set bits */
-    unsigned min_gpus;          /* 0: a GPU is not required */
-    uint64_t min_vram_mib;      /* per GPU, 0 = any */
-    unsigned min_cc_major;      /* compute capability, 0.0 = any */
+    unsigned set;          /* enum manifest_req_set bits */
+    unsigned min_gpus;     /* 0: a GPU is not required */
+    uint64_t min_vram_mib; /* per GPU, 0 = any */
+    unsigned min_cc_major; /* compute capability, 0.0 = any */
     unsigned min_cc_minor;
-    char min_driver[32];        /* "535.104" or "", compared numerically by the detector */
-    uint64_t min_disk_gib;      /* free space where the workspace lives */
+    char min_driver[32];   /* "535.104" or "", compared numerically by the detector */
+    uint64_t min_disk_gib; /* free space where the workspace lives */
     uint64_t min_ram_gib;
 };
 
@@ -96,10 +96,10 @@ struct manifest_env {
 };
 
 struct manifest_entrypoint {
-    char path[PATH_MAX];        /* absolute, or relative to the manifest's folder */
+    char path[PATH_MAX]; /* absolute, or relative to the manifest's folder */
     char args[MANIFEST_MAX_ARGS][MANIFEST_ARG_MAX + 1];
     unsigned nargs;
-    bool pass_token;            /* put HF_TOKEN into the entrypoint's environment */
+    bool pass_token; /* put HF_TOKEN into the entrypoint's environment */
     struct manifest_env env[MANIFEST_MAX_ENV];
     unsigned nenv;
     char passthrough[MANIFEST_MAX_ENV][MANIFEST_ENV_NAME_MAX + 1]; /* extra inherited names */
@@ -109,7 +109,7 @@ struct manifest_entrypoint {
 struct manifest {
     unsigned schema;
     char name[MANIFEST_NAME_MAX + 1];
-    char workspace[PATH_MAX];   /* may start with "~/" or hold $VARS; "" = default */
+    char workspace[PATH_MAX]; /* may start with "~/" or hold $VARS; "" = default */
     struct manifest_model model;
     struct manifest_artifact artifacts[MANIFEST_MAX_ARTIFACTS];
     unsigned nartifacts;

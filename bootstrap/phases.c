@@ -12,11 +12,12 @@
 
 #include "phases.h"
 
-#include <curl/curl.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <curl/curl.h>
 
 #include "auth.h"
 #include "cache.h"
@@ -100,6 +101,21 @@ static void set_summary(struct run_ctx *c, enum state_phase p, const char *fmt, 
     va_start(ap, fmt);
     (void)vsnprintf(c->st->phases[p].summary, sizeof(c->st->phases[p].summary), fmt, ap);
     va_end(ap);
+}
+
+/* Say what the phase works on now (for `bootstrap status`), and save at once. */
+static void progress_item(struct run_ctx *c, const char *fmt, ...) BS_PRINTF(2, 3);
+
+static void progress_item(struct run_ctx *c, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    (void)vsnprintf(c->st->progress_item, sizeof(c->st->progress_item), fmt, ap);
+    va_end(ap);
+    c->st->progress_done = c->st->progress_total = 0;
+    c->st->progress_at = run_now();
+    (void)run_save(c, NULL);
 }
 
 static void copy_str(char *dst, size_t dstlen, const char *src)
@@ -276,8 +292,7 @@ static enum bs_err auth_once(struct run_ctx *c, unsigned wait_minutes, struct bs
         return rc;
     log_info("using the token from %s: logged in as %s", who, id.user);
     if (id.can_write)
-        log_warn("the token '%s' can write; a read token is enough for this run",
-                 id.token_name);
+        log_warn("the token '%s' can write; a read token is enough for this run", id.token_name);
     if (prompted) {
         if ((rc = auth_save_login(&c->env, c->tok.value, id.token_name, d)))
             return rc;
@@ -288,8 +303,7 @@ static enum bs_err auth_once(struct run_ctx *c, unsigned wait_minutes, struct bs
     copy_str(c->st->hf_user, sizeof(c->st->hf_user), id.user);
 
     if (wait_minutes) {
-        struct auth_wait w = {wait_minutes, auth_poll_ms_from_env(c->getenv_fn), wait_report,
-                              NULL};
+        struct auth_wait w = {wait_minutes, auth_poll_ms_from_env(c->getenv_fn), wait_report, NULL};
         rc = auth_wait_for_access(&c->env, c->tok.value, mo->repo_type, mo->repo, mo->revision,
                                   mo->probe_file, &w, final_repo, sizeof(final_repo), d);
     } else {
@@ -353,8 +367,8 @@ static enum bs_err verify_pins(const char *what, const char *local_path, uint64_
     if (sha256_hex_valid(etag)) {
         /* an LFS file: the engine verified its content against this sha256 already */
         if (strcmp(etag, want_sha) != 0)
-            return diag_set(d, BS_E_CHECKSUM, "%s has sha256 %s, the manifest pins %s", what,
-                            etag, want_sha);
+            return diag_set(d, BS_E_CHECKSUM, "%s has sha256 %s, the manifest pins %s", what, etag,
+                            want_sha);
         return BS_OK;
     }
     if ((rc = sha256_file(local_path, hex, d)))
@@ -391,9 +405,7 @@ static enum bs_err fetch_model(struct run_ctx *c, struct bs_diag *d)
             return diag_set(d, BS_E_USAGE, "model.local_dir: path too long");
         rq.local_dir = local_dir;
     }
-    (void)snprintf(c->st->progress_item, sizeof(c->st->progress_item), "model %s (%u file%s)",
-                   mo->repo, mo->nfiles, mo->nfiles == 1 ? "" : "s");
-    (void)run_save(c, NULL);
+    progress_item(c, "model %s (%u file%s)", mo->repo, mo->nfiles, mo->nfiles == 1 ? "" : "s");
     log_info("downloading %s at %.12s%s%s", mo->repo, mo->revision,
              rq.local_dir ? " into " : " into the cache", rq.local_dir ? rq.local_dir : "");
     rc = dl_snapshot(&c->env, c->have_token ? c->tok.value : NULL, &rq, &res, d);
@@ -409,8 +421,8 @@ static enum bs_err fetch_model(struct run_ctx *c, struct bs_diag *d)
             if (strcmp(res.files[k].path, mo->files[i].path) == 0)
                 f = &res.files[k];
         if (!f) {
-            rc = diag_set(d, BS_E_NOTFOUND, "'%s' is not in %s at %s", mo->files[i].path,
-                          mo->repo, res.commit[0] ? res.commit : mo->revision);
+            rc = diag_set(d, BS_E_NOTFOUND, "'%s' is not in %s at %s", mo->files[i].path, mo->repo,
+                          res.commit[0] ? res.commit : mo->revision);
             diag_hint(d, "check model.files in %s", c->config_path);
             goto out;
         }
@@ -442,8 +454,7 @@ static enum bs_err fetch_model(struct run_ctx *c, struct bs_diag *d)
     if (res.final_repo[0] && strcmp(res.final_repo, mo->repo) != 0)
         copy_str(c->st->model_repo, sizeof(c->st->model_repo), res.final_repo);
     log_info("model: %zu file%s in %s (%llu bytes downloaded now)", res.nfiles,
-             res.nfiles == 1 ? "" : "s", c->st->model_dir,
-             (unsigned long long)res.bytes_fetched);
+             res.nfiles == 1 ? "" : "s", c->st->model_dir, (unsigned long long)res.bytes_fetched);
 out:
     dl_result_release(&res);
     return rc;
@@ -553,11 +564,9 @@ static enum bs_err fetch_repo_artifacts(struct run_ctx *c, unsigned first, struc
     rq.revision = a0->revision;
     rq.include = include;
     rq.verify = (c->o.force_mask & (1u << STATE_PHASE_FETCH)) != 0;
-    (void)snprintf(c->st->progress_item, sizeof(c->st->progress_item), "data %s (%u file%s)",
-                   a0->repo, n, n == 1 ? "" : "s");
-    (void)run_save(c, NULL);
-    log_info("downloading %u file%s of %s %s at %s", n, n == 1 ? "" : "s", a0->repo_type,
-             a0->repo, a0->revision);
+    progress_item(c, "data %s (%u file%s)", a0->repo, n, n == 1 ? "" : "s");
+    log_info("downloading %u file%s of %s %s at %s", n, n == 1 ? "" : "s", a0->repo_type, a0->repo,
+             a0->revision);
     rc = dl_snapshot(&c->env, c->have_token ? c->tok.value : NULL, &rq, &res, d);
     if (rc) {
         diag_prefix(d, "%s", a0->repo);
@@ -597,16 +606,15 @@ static enum bs_err fetch_url_artifact(struct run_ctx *c, const struct manifest_a
     if (path_join(dl_dir, sizeof(dl_dir), c->workspace, "downloads") ||
         path_join(dir, sizeof(dir), dl_dir, a->name) || path_join(path, sizeof(path), dir, base))
         return diag_set(d, BS_E_USAGE, "artifact '%s': path too long", a->name);
-    (void)snprintf(c->st->progress_item, sizeof(c->st->progress_item), "artifact %s", a->name);
-    (void)run_save(c, NULL);
+    progress_item(c, "artifact %s", a->name);
     log_info("downloading '%s': %s", a->name, a->url);
     if ((rc = dl_url(&c->env, a->url, a->sha256, a->size, path, d))) {
         diag_prefix(d, "artifact '%s'", a->name);
         return rc;
     }
     if (stat(path, &sb) != 0)
-        return diag_set(d, BS_E_IO, "artifact '%s': '%s' is missing after the download",
-                        a->name, path);
+        return diag_set(d, BS_E_IO, "artifact '%s': '%s' is missing after the download", a->name,
+                        path);
     return finish_artifact(c, a, path, (uint64_t)sb.st_size, a->sha256, "", d);
 }
 
@@ -685,15 +693,16 @@ enum bs_err phase_unpack(struct run_ctx *c, struct bs_diag *d)
             return diag_set(d, BS_E_USAGE, "artifact '%s': destination path too long", a->name);
         if (c->o.force_mask & (1u << STATE_PHASE_UNPACK))
             flags |= UNPACK_FORCE;
-        copy_str(c->st->progress_item, sizeof(c->st->progress_item), a->name);
+        progress_item(c, "unpacking %s", a->name);
         log_info("unpacking '%s' into %s", a->name, dest);
         memset(&res, 0, sizeof(res));
         rc = unpack_archive_ex(f->local_path, dest, &lim, flags, unpack_progress, c, &res, d);
         if (rc) {
             diag_prefix(d, "artifact '%s'", a->name);
             if (rc == BS_E_USAGE)
-                diag_hint(d, "move '%s' away, or redo the unpacking with 'bootstrap --resume "
-                             "--force unpack' (the old folder is kept as '%s.old-<time>')",
+                diag_hint(d,
+                          "move '%s' away, or redo the unpacking with 'bootstrap --resume "
+                          "--force unpack' (the old folder is kept as '%s.old-<time>')",
                           dest, dest);
             return rc;
         }
@@ -834,8 +843,9 @@ bool phase_still_done(struct run_ctx *c, enum state_phase p, char *why, size_t w
             return false;
         }
         if (c->st->no_gpu_allowed && !c->o.allow_no_gpu) {
-            (void)snprintf(why, whylen, "it went on without a GPU (--allow-no-gpu), which is "
-                                        "not given now");
+            (void)snprintf(why, whylen,
+                           "it went on without a GPU (--allow-no-gpu), which is "
+                           "not given now");
             return false;
         }
         return true;

@@ -23,30 +23,30 @@
 #include "state.h"
 
 struct run_opts {
-    bool resume;           /* skip phases the state says are done (after cheap checks) */
-    bool reset;            /* forget the state first (data stays) */
-    bool allow_no_gpu;     /* go on without a usable GPU */
-    bool non_interactive;  /* never prompt */
-    bool token_stdin;      /* read the token from standard input */
-    bool wait;             /* wait for the lock instead of exiting 10 */
-    bool no_handoff;       /* stop before the hand-off */
-    unsigned force_mask;   /* 1 << phase: redo these phases */
+    bool resume;              /* skip phases the state says are done (after cheap checks) */
+    bool reset;               /* forget the state first (data stays) */
+    bool allow_no_gpu;        /* go on without a usable GPU */
+    bool non_interactive;     /* never prompt */
+    bool token_stdin;         /* read the token from standard input */
+    bool wait;                /* wait for the lock instead of exiting 10 */
+    bool no_handoff;          /* stop before the hand-off */
+    unsigned force_mask;      /* 1 << phase: redo these phases */
     unsigned wait_access_min; /* --wait-for-access: minutes to wait for the licence */
-    const char *config;    /* --config, or NULL */
-    const char *state_dir; /* --state-dir, or NULL */
-    const char *workspace; /* --workspace, or NULL */
-    const char *root;      /* --root for the hardware probes (tests) */
-    const char *nvidia_smi; /* --nvidia-smi */
-    char **extra;          /* arguments after "--", appended to the entrypoint's */
+    const char *config;       /* --config, or NULL */
+    const char *state_dir;    /* --state-dir, or NULL */
+    const char *workspace;    /* --workspace, or NULL */
+    const char *root;         /* --root for the hardware probes (tests) */
+    const char *nvidia_smi;   /* --nvidia-smi */
+    char **extra;             /* arguments after "--", appended to the entrypoint's */
     size_t nextra;
 };
 
 struct run_ctx {
     struct run_opts o;
-    hfenv_getenv_fn getenv_fn;      /* the environment (tests inject one) */
+    hfenv_getenv_fn getenv_fn; /* the environment (tests inject one) */
     struct hf_env env;
-    char home[PATH_MAX];            /* HOME, or the password database's */
-    char user[256];                 /* USER, or the password database's */
+    char home[PATH_MAX]; /* HOME, or the password database's */
+    char user[256];      /* USER, or the password database's */
     char state_dir[PATH_MAX];
     char state_path[PATH_MAX];
     char log_path[PATH_MAX];
@@ -58,14 +58,14 @@ struct run_ctx {
     char workspace[PATH_MAX];
     char data_dir[PATH_MAX];
     char entrypoint[PATH_MAX];
-    struct manifest *m;             /* owned */
-    struct state *st;               /* owned */
+    struct manifest *m; /* owned */
+    struct state *st;   /* owned */
     struct lock lock;
-    struct auth_token tok;          /* the token of this run (wiped at the end) */
+    struct auth_token tok; /* the token of this run (wiped at the end) */
     bool have_token;
-    bool interactive;               /* a person can answer a prompt */
-    bool under_systemd;             /* INVOCATION_ID set: started by a unit */
-    int64_t last_save;              /* time of the last progress save */
+    bool interactive;   /* a person can answer a prompt */
+    bool under_systemd; /* INVOCATION_ID set: started by a unit */
+    int64_t last_save;  /* time of the last progress save */
 };
 
 /* Run one phase. */

@@ -44,7 +44,8 @@ void fmt_rate(uint64_t bytes_per_s, char *out, size_t outlen)
         return;
     }
     fmt_bytes(bytes_per_s, b, sizeof(b));
-    (void)snprintf(out, outlen, "%s/s", b);
+    if (snprintf(out, outlen, "%s/s", b) >= (int)outlen && outlen > 0)
+        out[outlen - 1] = '\0'; /* cut short; snprintf already terminated it */
 }
 
 void fmt_eta(uint64_t s, char *out, size_t outlen)

@@ -50,8 +50,7 @@ static enum bs_err evp_start(void **evp, const EVP_MD *md, const char *name, str
     return BS_OK;
 }
 
-static enum bs_err evp_feed(void *evp, const void *p, size_t n, const char *name,
-                            struct bs_diag *d)
+static enum bs_err evp_feed(void *evp, const void *p, size_t n, const char *name, struct bs_diag *d)
 {
     if (!evp)
         return diag_set(d, BS_E_INTERNAL, "%s digest used after release", name);
@@ -89,8 +88,7 @@ enum bs_err sha256_update(struct sha256_ctx *c, const void *p, size_t n, struct 
     return evp_feed(c->evp, p, n, "SHA-256", d);
 }
 
-enum bs_err sha256_final_hex(struct sha256_ctx *c, char hex[SHA256_HEX_LEN + 1],
-                             struct bs_diag *d)
+enum bs_err sha256_final_hex(struct sha256_ctx *c, char hex[SHA256_HEX_LEN + 1], struct bs_diag *d)
 {
     return evp_finish(&c->evp, SHA256_HEX_LEN / 2, hex, "SHA-256", d);
 }
@@ -133,8 +131,8 @@ bool sha256_hex_valid(const char *s)
  * Feed everything readable from fd to feed(ctx, ...). Shared by the SHA-256
  * and git-SHA-1 file readers. what names the file in messages.
  */
-static enum bs_err feed_fd(int fd, const char *what, enum bs_err (*feed)(void *, const void *,
-                                                                          size_t, struct bs_diag *),
+static enum bs_err feed_fd(int fd, const char *what,
+                           enum bs_err (*feed)(void *, const void *, size_t, struct bs_diag *),
                            void *ctx, uint64_t *nbytes, struct bs_diag *d)
 {
     unsigned char *buf = malloc(HASH_BLOCK);

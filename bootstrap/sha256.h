@@ -37,8 +37,7 @@ enum bs_err sha256_init(struct sha256_ctx *c, struct bs_diag *d);
 /* Feed n bytes. BS_OK or BS_E_INTERNAL. */
 enum bs_err sha256_update(struct sha256_ctx *c, const void *p, size_t n, struct bs_diag *d);
 /* Write the digest as 64 lowercase hex digits + NUL into hex and release c. */
-enum bs_err sha256_final_hex(struct sha256_ctx *c, char hex[SHA256_HEX_LEN + 1],
-                             struct bs_diag *d);
+enum bs_err sha256_final_hex(struct sha256_ctx *c, char hex[SHA256_HEX_LEN + 1], struct bs_diag *d);
 /* Release c without a result (error paths). NULL and released contexts are fine. */
 void sha256_release(struct sha256_ctx *c);
 

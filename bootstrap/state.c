@@ -13,7 +13,7 @@
 #include "fsx.h"
 
 static const char *const phase_names[STATE_NPHASES] = {"detect", "auth", "fetch", "unpack",
-                                                        "handoff"};
+                                                       "handoff"};
 static const char *const status_names[] = {"pending",     "running", "done",      "failed",
                                            "interrupted", "skipped", "handed-off"};
 
@@ -238,6 +238,7 @@ static cJSON *build(const struct state *st)
         ok = cJSON_AddNullToObject(root, "last_error") != NULL;
     }
     ok = ok && add_str(root, "next_step", st->next_step);
+    ok = ok && add_str(root, "resume_command", st->resume_command);
     if (!ok) {
         cJSON_Delete(root);
         return NULL;
@@ -475,8 +476,8 @@ static void parse_tree(struct rd *r, const cJSON *root, struct state *st)
             if (r->rc)
                 return;
             if (st->nunpacks == STATE_MAX_UNPACKS) {
-                r->rc = diag_set(r->d, BS_E_PARSE, "state: more than %d archives",
-                                 STATE_MAX_UNPACKS);
+                r->rc =
+                    diag_set(r->d, BS_E_PARSE, "state: more than %d archives", STATE_MAX_UNPACKS);
                 return;
             }
             if (!cJSON_IsObject(it)) {
@@ -514,6 +515,7 @@ static void parse_tree(struct rd *r, const cJSON *root, struct state *st)
         rd_time(r, o, "at", &e->at);
     }
     rd_str(r, root, "next_step", st->next_step, sizeof(st->next_step));
+    rd_str(r, root, "resume_command", st->resume_command, sizeof(st->resume_command));
 }
 
 enum bs_err state_from_json(const char *text, size_t len, struct state *st, struct bs_diag *d)
@@ -526,8 +528,7 @@ enum bs_err state_from_json(const char *text, size_t len, struct state *st, stru
     if (!text || len == 0)
         return diag_set(d, BS_E_PARSE, "the state file is empty");
     if (len > STATE_MAX_BYTES)
-        return diag_set(d, BS_E_PARSE, "the state file is larger than %u bytes",
-                        STATE_MAX_BYTES);
+        return diag_set(d, BS_E_PARSE, "the state file is larger than %u bytes", STATE_MAX_BYTES);
     if (memchr(text, '\0', len))
         return diag_set(d, BS_E_PARSE, "the state file contains a NUL byte");
     root = cJSON_ParseWithLength(text, len);
@@ -577,15 +578,14 @@ enum bs_err state_put_file(struct state *st, const struct state_file *f)
     return BS_OK;
 }
 
-const struct state_file *state_find_file(const struct state *st, const char *kind,
-                                         const char *name, const char *path)
+const struct state_file *state_find_file(const struct state *st, const char *kind, const char *name,
+                                         const char *path)
 {
     unsigned i;
 
     for (i = 0; i < st->nfiles; i++) {
         const struct state_file *g = &st->files[i];
-        if (strcmp(g->kind, kind) == 0 && strcmp(g->name, name) == 0 &&
-            strcmp(g->path, path) == 0)
+        if (strcmp(g->kind, kind) == 0 && strcmp(g->name, name) == 0 && strcmp(g->path, path) == 0)
             return g;
     }
     return NULL;

@@ -22,15 +22,15 @@
 #include "buf.h"
 #include "err.h"
 
-#define STATE_VERSION     1
-#define STATE_MAX_BYTES   (4u * 1024u * 1024u)
-#define STATE_MAX_FILES   96
-#define STATE_MAX_UNPACKS 16
-#define STATE_FILE_NAME   "state.json"
-#define STATE_LOG_NAME    "bootstrap.log"
-#define STATE_LOCK_NAME   "lock"
+#define STATE_VERSION       1
+#define STATE_MAX_BYTES     (4u * 1024u * 1024u)
+#define STATE_MAX_FILES     96
+#define STATE_MAX_UNPACKS   16
+#define STATE_FILE_NAME     "state.json"
+#define STATE_LOG_NAME      "bootstrap.log"
+#define STATE_LOCK_NAME     "lock"
 #define STATE_HWREPORT_NAME "hwreport.json"
-#define STATE_DONE_NAME   "entrypoint.done"
+#define STATE_DONE_NAME     "entrypoint.done"
 
 enum state_phase {
     STATE_PHASE_DETECT = 0,
@@ -62,20 +62,20 @@ struct state_phase_rec {
 
 /* One downloaded file (model file or artifact). */
 struct state_file {
-    char kind[16];             /* "model" or "artifact" */
-    char name[65];             /* artifact name; "" for model files */
-    char repo[97];             /* "" for URL artifacts */
+    char kind[16]; /* "model" or "artifact" */
+    char name[65]; /* artifact name; "" for model files */
+    char repo[97]; /* "" for URL artifacts */
     char revision[257];
     char commit[41];           /* resolved commit, "" when unknown */
     char path[1025];           /* path inside the repo, or the URL's file name */
     char local_path[PATH_MAX]; /* where it is on disk */
     uint64_t size;
-    char sha256[65];           /* "" when the file was verified another way (git sha1) */
+    char sha256[65]; /* "" when the file was verified another way (git sha1) */
 };
 
 /* One unpacked archive. */
 struct state_unpack {
-    char name[65];            /* artifact name */
+    char name[65]; /* artifact name */
     char archive_sha256[65];
     char dest[PATH_MAX];
     uint64_t entries;
@@ -85,8 +85,8 @@ struct state_unpack {
 
 struct state_error {
     bool set;
-    enum state_phase phase;   /* STATE_PHASE_NONE: before the phases (lock, manifest, ...) */
-    char code[24];            /* short name of the bs_err: "auth", "gated", "network", ... */
+    enum state_phase phase; /* STATE_PHASE_NONE: before the phases (lock, manifest, ...) */
+    char code[24];          /* short name of the bs_err: "auth", "gated", "network", ... */
     int exit_code;
     char message[600];
     char hint[1024];
@@ -95,13 +95,13 @@ struct state_error {
 
 struct state {
     unsigned version;
-    char program[64];          /* "bootstrap <version>" of the last writer */
+    char program[64]; /* "bootstrap <version>" of the last writer */
     int64_t created_at;
     int64_t updated_at;
-    enum state_status status;  /* overall: RUNNING, FAILED, DONE, INTERRUPTED, SKIPPED, HANDED_OFF */
-    enum state_phase phase;    /* the phase running or last run; NONE before the first */
-    long pid;                  /* of the last run (after hand-off: the entrypoint's) */
-    unsigned runs;             /* how many runs used this state */
+    enum state_status status; /* overall: RUNNING, FAILED, DONE, INTERRUPTED, SKIPPED, HANDED_OFF */
+    enum state_phase phase;   /* the phase running or last run; NONE before the first */
+    long pid;                 /* of the last run (after hand-off: the entrypoint's) */
+    unsigned runs;            /* how many runs used this state */
     char config_path[PATH_MAX];
     char config_sha256[65];
     char workspace[PATH_MAX];
@@ -110,13 +110,13 @@ struct state {
 
     /* detect */
     unsigned gpu_count;
-    char hw_report[PATH_MAX];  /* JSON report file */
-    bool no_gpu_allowed;       /* the run went on without a GPU (--allow-no-gpu) */
+    char hw_report[PATH_MAX]; /* JSON report file */
+    bool no_gpu_allowed;      /* the run went on without a GPU (--allow-no-gpu) */
 
     /* auth */
     char hf_user[256];
-    char token_source[128];    /* "HF_TOKEN", "token file '/x'", ... never the token */
-    char model_repo[97];       /* after renames/redirects */
+    char token_source[128]; /* "HF_TOKEN", "token file '/x'", ... never the token */
+    char model_repo[97];    /* after renames/redirects */
 
     /* fetch */
     char model_dir[PATH_MAX];
@@ -136,11 +136,12 @@ struct state {
     /* live progress of the running phase */
     char progress_item[256];
     uint64_t progress_done;
-    uint64_t progress_total;   /* 0 = unknown */
+    uint64_t progress_total; /* 0 = unknown */
     int64_t progress_at;
 
     struct state_error last_error;
-    char next_step[1024];      /* exact next action for the user, "" = none */
+    char next_step[1024];               /* exact next action for the user, "" = none */
+    char resume_command[PATH_MAX + 64]; /* how the last run is continued ("bootstrap --resume") */
 };
 
 /* A fresh state (version set, every phase pending, phase NONE). */
@@ -171,8 +172,8 @@ enum bs_err state_from_json(const char *text, size_t len, struct state *st, stru
 /* Record a file (replaces an entry with the same kind, name and path). BS_E_PARSE when full. */
 enum bs_err state_put_file(struct state *st, const struct state_file *f);
 /* Find a file by kind, name and path, or NULL. */
-const struct state_file *state_find_file(const struct state *st, const char *kind,
-                                         const char *name, const char *path);
+const struct state_file *state_find_file(const struct state *st, const char *kind, const char *name,
+                                         const char *path);
 /* Record an unpacked archive (replaces the entry with the same name). */
 enum bs_err state_put_unpack(struct state *st, const struct state_unpack *u);
 const struct state_unpack *state_find_unpack(const struct state *st, const char *name);

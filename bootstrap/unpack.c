@@ -52,22 +52,22 @@
 #include "sha256.h"
 #include "sig.h"
 
-#define MIB                 (1024u * 1024u)
-#define GIB                 (1024ull * 1024u * 1024u)
-#define READ_BLOCK          (1u * MIB)   /* archive read size */
-#define PROGRESS_EVERY      (64u * MIB)  /* progress callback: bytes ... */
-#define PROGRESS_EVERY_MS   1000u        /* ... or milliseconds */
-#define SPACE_RECHECK       (64u * MIB)  /* statvfs again after this many bytes */
-#define SPACE_RESERVE       (64u * MIB)  /* never fill the file system closer than this */
-#define NAMES_MAX_BYTES     (256u * MIB) /* memory for the names of one archive */
-#define MAX_DEPTH           512u         /* directory levels of one name */
-#define MAX_COMPONENT       255u         /* bytes of one name component (NAME_MAX) */
-#define MARKER_MAX          (64u * 1024) /* bytes of a marker file we are willing to read */
-#define MARKER_VERSION      1
-#define QNAME_MAX           96u /* bytes of a name quoted in a message */
-#define DIR_CACHE_SLOTS     256u /* open directory descriptors kept while writing */
-#define STAGING_INFIX       ".unpack-"
-#define OLD_INFIX           ".old-"
+#define MIB               (1024u * 1024u)
+#define GIB               (1024ull * 1024u * 1024u)
+#define READ_BLOCK        (1u * MIB)   /* archive read size */
+#define PROGRESS_EVERY    (64u * MIB)  /* progress callback: bytes ... */
+#define PROGRESS_EVERY_MS 1000u        /* ... or milliseconds */
+#define SPACE_RECHECK     (64u * MIB)  /* statvfs again after this many bytes */
+#define SPACE_RESERVE     (64u * MIB)  /* never fill the file system closer than this */
+#define NAMES_MAX_BYTES   (256u * MIB) /* memory for the names of one archive */
+#define MAX_DEPTH         512u         /* directory levels of one name */
+#define MAX_COMPONENT     255u         /* bytes of one name component (NAME_MAX) */
+#define MARKER_MAX        (64u * 1024) /* bytes of a marker file we are willing to read */
+#define MARKER_VERSION    1
+#define QNAME_MAX         96u  /* bytes of a name quoted in a message */
+#define DIR_CACHE_SLOTS   256u /* open directory descriptors kept while writing */
+#define STAGING_INFIX     ".unpack-"
+#define OLD_INFIX         ".old-"
 #define NOT_AN_ARCHIVE                                                                             \
     "not a tar or zip archive (plain, or gzip, bzip2, xz or zstd compressed), or damaged"
 
@@ -233,8 +233,8 @@ struct unpacker {
     bool writing;       /* false in the pre-pass */
     int root_fd;        /* borrowed: the staging folder (writing pass) */
     struct dir_slot {
-        char *path; /* owned: normalized directory name ("" = root), NULL = empty */
-        int fd;     /* owned */
+        char *path;            /* owned: normalized directory name ("" = root), NULL = empty */
+        int fd;                /* owned */
     } dcache[DIR_CACHE_SLOTS]; /* open parent directories, direct-mapped by name hash */
     mode_t umask;
     /* current entry */
@@ -362,8 +362,7 @@ static enum bs_err refuse(struct unpacker *u, const char *name, const char *fmt,
  * bytes and more than MAX_DEPTH levels. Returns NULL, or the reason.
  * *len 0 means the archive's root ("./").
  */
-static const char *normalize(const char *raw, char *out, size_t outsz, size_t *len,
-                             uint16_t *depth)
+static const char *normalize(const char *raw, char *out, size_t outsz, size_t *len, uint16_t *depth)
 {
     const char *s = raw;
     size_t o = 0;
@@ -490,7 +489,8 @@ static enum bs_err ensure_space(struct unpacker *u, uint64_t need, const char *n
         if (u->free_est >= SPACE_RESERVE && u->free_est - SPACE_RESERVE >= u->declared_seen)
             return BS_OK;
         diag_set(u->d, BS_E_NOSPACE,
-                 "the archive declares at least %" PRIu64 " bytes (up to entry '%s') but only %" PRIu64
+                 "the archive declares at least %" PRIu64
+                 " bytes (up to entry '%s') but only %" PRIu64
                  " are free (keeping %u MiB in reserve)",
                  u->declared_seen, qname(u, name), u->free_est, SPACE_RESERVE / MIB);
         diag_hint(u->d, "free some disk space or unpack to another file system");
@@ -578,8 +578,8 @@ static enum bs_err admit(struct unpacker *u, struct archive_entry *e, enum entry
         uint16_t tdepth;
         why = normalize(hl, u->link, sizeof(u->link), &tlen, &tdepth);
         if (why || tlen == 0)
-            return refuse(u, raw, "hard link to '%s' points outside the archive: %s",
-                          qname(u, hl), why ? why : "it names the destination itself");
+            return refuse(u, raw, "hard link to '%s' points outside the archive: %s", qname(u, hl),
+                          why ? why : "it names the destination itself");
         n = names_find(&u->names, u->link, tlen);
         if (!n || n->type != NODE_FILE)
             return refuse(u, raw,
@@ -604,7 +604,9 @@ static enum bs_err admit(struct unpacker *u, struct archive_entry *e, enum entry
     }
     if (*kind != KIND_SYMLINK && (perm & (S_ISUID | S_ISGID | S_ISVTX)))
         return refuse(u, raw, "refusing the %s bit (mode %04o)",
-                      (perm & S_ISUID) ? "setuid" : (perm & S_ISGID) ? "setgid" : "sticky",
+                      (perm & S_ISUID)   ? "setuid"
+                      : (perm & S_ISGID) ? "setgid"
+                                         : "sticky",
                       (unsigned)perm);
 
     /* Parents: each must be a directory (or not seen yet: then it becomes one). */
@@ -656,13 +658,13 @@ static enum bs_err admit(struct unpacker *u, struct archive_entry *e, enum entry
         la_int64_t sz = archive_entry_size(e);
         uint64_t size = sz > 0 ? (uint64_t)sz : 0;
         if (lim->max_entry_bytes && size > lim->max_entry_bytes) {
-            refuse(u, raw, "declares %" PRIu64 " bytes, over the cap of %" PRIu64 " per file",
-                   size, lim->max_entry_bytes);
+            refuse(u, raw, "declares %" PRIu64 " bytes, over the cap of %" PRIu64 " per file", size,
+                   lim->max_entry_bytes);
             diag_hint(u->d, "if the archive is trusted, raise the cap with --max-entry-bytes");
             return BS_E_ARCHIVE;
         }
-        if (lim->max_total_bytes && (size > lim->max_total_bytes ||
-                                     u->declared_seen > lim->max_total_bytes - size)) {
+        if (lim->max_total_bytes &&
+            (size > lim->max_total_bytes || u->declared_seen > lim->max_total_bytes - size)) {
             refuse(u, raw, "the archive declares more than %" PRIu64 " bytes in all",
                    lim->max_total_bytes);
             diag_hint(u->d, "if the archive is trusted, raise the cap with --max-bytes");
@@ -719,12 +721,11 @@ static int open_dir(struct unpacker *u, const char *dir, size_t len, enum bs_err
     }
     return cur;
 
-fail_errno_close:
-    {
-        int e = errno;
-        (void)close(cur);
-        errno = e;
-    }
+fail_errno_close : {
+    int e = errno;
+    (void)close(cur);
+    errno = e;
+}
 fail_errno:
     if (errno == ELOOP || errno == ENOTDIR)
         *rc = refuse(u, dir, "a symbolic link or file is in the way (never written through)");
@@ -829,8 +830,7 @@ static bool ratio_exceeded(struct unpacker *u, uint64_t out, uint64_t *in)
 }
 
 /* Copy the data of the current regular file into fd. */
-static enum bs_err copy_data(struct unpacker *u, int fd, struct archive_entry *e,
-                             const char *name)
+static enum bs_err copy_data(struct unpacker *u, int fd, struct archive_entry *e, const char *name)
 {
     const struct unpack_limits *lim = u->lim;
     uint64_t end = 0, in;
@@ -1095,8 +1095,7 @@ static enum bs_err open_reader(struct unpacker *u)
             return diag_set(u->d, BS_E_INTERRUPTED, "interrupted");
         /* libarchive's message tells the two apart: "Unrecognized archive
          * format" or the decompressor's complaint. */
-        return diag_set(u->d, BS_E_ARCHIVE, "%s: %s", NOT_AN_ARCHIVE,
-                        msg ? msg : "unknown error");
+        return diag_set(u->d, BS_E_ARCHIVE, "%s: %s", NOT_AN_ARCHIVE, msg ? msg : "unknown error");
     }
     return BS_OK;
 }
@@ -1141,8 +1140,8 @@ static enum bs_err run_pass(struct unpacker *u)
                 return diag_set(u->d, BS_E_ARCHIVE, "%s: %s", NOT_AN_ARCHIVE,
                                 msg ? msg : "unknown error");
             }
-            return diag_set(u->d, BS_E_ARCHIVE, "damaged after entry '%s' (#%" PRIu64 "): %s",
-                            last, u->entries, msg ? msg : "unknown error");
+            return diag_set(u->d, BS_E_ARCHIVE, "damaged after entry '%s' (#%" PRIu64 "): %s", last,
+                            u->entries, msg ? msg : "unknown error");
         }
         rc = admit(u, e, &kind);
         if (rc)
@@ -1154,8 +1153,7 @@ static enum bs_err run_pass(struct unpacker *u)
             if (rc)
                 return rc;
             progress(u, u->bytes, false);
-        } else if (kind == KIND_FILE && archive_entry_size_is_set(e) &&
-                   archive_entry_size(e) > 0) {
+        } else if (kind == KIND_FILE && archive_entry_size_is_set(e) && archive_entry_size(e) > 0) {
             u->bytes += (uint64_t)archive_entry_size(e);
         }
         if (archive_read_data_skip(u->ar) < ARCHIVE_WARN)
@@ -1230,8 +1228,7 @@ static bool all_digits(const char *s)
  * run holds flock(2) on its staging folder: that one is not touched and we
  * return BS_E_LOCKED.
  */
-static enum bs_err clean_leftovers(int pfd, const char *parent, const char *base,
-                                   struct bs_diag *d)
+static enum bs_err clean_leftovers(int pfd, const char *parent, const char *base, struct bs_diag *d)
 {
     size_t blen = strlen(base), ilen = strlen(STAGING_INFIX);
     struct dirent *de;
@@ -1260,8 +1257,8 @@ static enum bs_err clean_leftovers(int pfd, const char *parent, const char *base
         } else {
             err = remove_tree_at(pfd, nm, 0);
             if (err)
-                rc = diag_set(d, BS_E_IO, "cannot remove the unfinished unpack '%s/%s': %s",
-                              parent, nm, strerror(err));
+                rc = diag_set(d, BS_E_IO, "cannot remove the unfinished unpack '%s/%s': %s", parent,
+                              nm, strerror(err));
         }
         (void)close(sfd);
     }
@@ -1373,11 +1370,9 @@ enum bs_err unpack_read_marker(const char *dest, char sha256[65], uint64_t *entr
     o = cJSON_ParseWithLength(text, len);
     sha = o ? cJSON_GetObjectItemCaseSensitive(o, "archive_sha256") : NULL;
     if (!o || !cJSON_IsObject(o) || !json_u64(o, "version", &version) ||
-        version != MARKER_VERSION || !cJSON_IsString(sha) ||
-        !sha256_hex_valid(sha->valuestring) || !json_u64(o, "entries", &ne) ||
-        !json_u64(o, "bytes", &nb)) {
-        rc = diag_set(d, BS_E_PARSE, "'%s' is not an unpack marker this version understands",
-                      path);
+        version != MARKER_VERSION || !cJSON_IsString(sha) || !sha256_hex_valid(sha->valuestring) ||
+        !json_u64(o, "entries", &ne) || !json_u64(o, "bytes", &nb)) {
+        rc = diag_set(d, BS_E_PARSE, "'%s' is not an unpack marker this version understands", path);
         goto out;
     }
     memcpy(sha256, sha->valuestring, 65);
@@ -1393,6 +1388,11 @@ out:
 
 /* ------------------------------------------------------------------ driver */
 
+static bool d_has_hint(const struct bs_diag *d)
+{
+    return d && d->hint[0];
+}
+
 void unpack_limits_default(struct unpack_limits *l)
 {
     l->max_total_bytes = 64 * GIB;
@@ -1403,16 +1403,16 @@ void unpack_limits_default(struct unpack_limits *l)
 }
 
 enum bs_err unpack_archive(const char *archive, const char *dest, const struct unpack_limits *lim,
-                           void (*progress_cb)(void *ctx, uint64_t done, uint64_t total),
-                           void *ctx, struct unpack_result *res, struct bs_diag *d)
+                           void (*progress_cb)(void *ctx, uint64_t done, uint64_t total), void *ctx,
+                           struct unpack_result *res, struct bs_diag *d)
 {
     return unpack_archive_ex(archive, dest, lim, 0, progress_cb, ctx, res, d);
 }
 
 /* Everything unpack_archive_ex() holds, for one cleanup path. */
 struct job {
-    char dest[PATH_MAX];    /* dest without trailing slashes */
-    char parent[PATH_MAX];  /* its directory */
+    char dest[PATH_MAX];   /* dest without trailing slashes */
+    char parent[PATH_MAX]; /* its directory */
     char base[NAME_MAX + 1];
     char staging[PATH_MAX]; /* "<dest>.unpack-<pid>" */
     char staging_base[NAME_MAX + 1];
@@ -1449,8 +1449,8 @@ static enum bs_err split_dest(struct job *j, const char *dest, struct bs_diag *d
 }
 
 /* Is dest usable? Sets *skip (same archive already there) or *replace (it exists). */
-static enum bs_err check_dest(struct job *j, unsigned flags, struct unpack_result *res,
-                              bool *skip, bool *replace, struct bs_diag *d)
+static enum bs_err check_dest(struct job *j, unsigned flags, struct unpack_result *res, bool *skip,
+                              bool *replace, struct bs_diag *d)
 {
     char sha[65];
     struct stat st;
@@ -1480,8 +1480,9 @@ static enum bs_err check_dest(struct job *j, unsigned flags, struct unpack_resul
         diag_set(d, BS_E_USAGE,
                  "'%s' holds another archive (sha256 %.12s...), not this one (sha256 %.12s...)",
                  j->dest, sha, res->archive_sha256);
-        diag_hint(d, "use --force to unpack anyway (the old folder is kept as '%s%s<time>'), "
-                     "or pick another folder",
+        diag_hint(d,
+                  "use --force to unpack anyway (the old folder is kept as '%s%s<time>'), "
+                  "or pick another folder",
                   j->dest, OLD_INFIX);
         return BS_E_USAGE;
     }
@@ -1497,8 +1498,7 @@ static enum bs_err make_staging(struct job *j, struct bs_diag *d)
 
     if (mkdirat(j->parent_fd, j->staging_base, 0700) < 0) {
         if (errno == ENOSPC)
-            return diag_set(d, BS_E_NOSPACE, "cannot create '%s': %s", j->staging,
-                            strerror(errno));
+            return diag_set(d, BS_E_NOSPACE, "cannot create '%s': %s", j->staging, strerror(errno));
         return diag_set(d, BS_E_IO, "cannot create '%s': %s", j->staging, strerror(errno));
     }
     j->staging_made = true;
@@ -1575,6 +1575,7 @@ enum bs_err unpack_archive_ex(const char *archive, const char *dest,
 
     memset(res, 0, sizeof(*res));
     memset(&u, 0, sizeof(u));
+    diag_clear(d);
     u.root_fd = -1;
     u.d = d;
     u.progress_cb = progress_cb;
@@ -1710,8 +1711,7 @@ enum bs_err unpack_archive_ex(const char *archive, const char *dest,
         if (old_base[0] && renameat(j->parent_fd, old_base, j->parent_fd, j->base) == 0)
             res->moved_aside[0] = '\0';
         if (e == EEXIST || e == ENOTEMPTY)
-            rc = diag_set(d, BS_E_IO, "'%s' appeared while unpacking; not replacing it",
-                          j->dest);
+            rc = diag_set(d, BS_E_IO, "'%s' appeared while unpacking; not replacing it", j->dest);
         else
             rc = diag_set(d, BS_E_IO, "cannot rename '%s' to '%s': %s", j->staging, j->dest,
                           strerror(e));
@@ -1721,6 +1721,13 @@ enum bs_err unpack_archive_ex(const char *archive, const char *dest,
     rc = fsync_dir(j->parent, d);
 
 out:
+    if (rc == BS_E_INTERRUPTED)
+        diag_hint(d, "nothing was left behind; run the same command again to start over");
+    else if (rc == BS_E_ARCHIVE && !d_has_hint(d))
+        diag_hint(d,
+                  "'%s' was left as it was; if the archive came from a download, check "
+                  "its sha256 against the source",
+                  j->dest);
     close_reader(&u);
     dcache_release(&u);
     names_release(&u.names);

@@ -55,7 +55,7 @@ struct unpack_limits {
     uint64_t max_total_bytes; /* sum of the sizes of all regular files */
     uint64_t max_entries;     /* archive entries of any type */
     uint64_t max_ratio;       /* bytes written / compressed bytes read */
-    size_t max_path_len;      /* bytes of one entry name (after removing "./") */
+    size_t max_path_len;      /* bytes of one entry name, as stored in the archive */
     uint64_t max_entry_bytes; /* size of one regular file */
 };
 
@@ -73,9 +73,9 @@ enum unpack_flags {
 };
 
 struct unpack_result {
-    uint64_t entries;  /* archive entries seen (on failure: so far) */
-    uint64_t bytes;    /* bytes of regular files written (on failure: so far) */
-    bool skipped;      /* the marker said this archive is already unpacked in dest */
+    uint64_t entries; /* archive entries seen (on failure: so far) */
+    uint64_t bytes;   /* bytes of regular files written (on failure: so far) */
+    bool skipped;     /* the marker said this archive is already unpacked in dest */
     char archive_sha256[65];
     char moved_aside[PATH_MAX]; /* UNPACK_FORCE: where the old dest went, or "" */
 };
@@ -97,8 +97,8 @@ struct unpack_result {
  * entries; staging removed); BS_E_NOMEM. res is always filled as far as known.
  */
 enum bs_err unpack_archive(const char *archive, const char *dest, const struct unpack_limits *lim,
-                           void (*progress_cb)(void *ctx, uint64_t done, uint64_t total),
-                           void *ctx, struct unpack_result *res, struct bs_diag *d);
+                           void (*progress_cb)(void *ctx, uint64_t done, uint64_t total), void *ctx,
+                           struct unpack_result *res, struct bs_diag *d);
 
 /* The same with enum unpack_flags. */
 enum bs_err unpack_archive_ex(const char *archive, const char *dest,

@@ -55,6 +55,7 @@ MAX_STEPS=${TRAIN_MAX_STEPS:-2000}
 BATCH=${TRAIN_BATCH_SIZE:-4}
 LOSS_LIMIT=${TRAIN_LOSS_LIMIT:-15}
 FULL_MIN_GIB=${TRAIN_FULL_MIN_VRAM_GIB:-40}
+POLL_S=${TRAIN_POLL_SECONDS:-5}
 SKIP_SYSTEM=0
 LORA_CONFIG=r_8_alpha_16
 
@@ -261,8 +262,12 @@ TRAIN=(uv run python fish_speech/train.py --config-name text2semantic_finetune
        "trainer.max_steps=$MAX_STEPS" "data.batch_size=$BATCH")
 [ "$MODE" = lora ] && TRAIN+=("+lora@model.model.lora_config=$LORA_CONFIG")
 
-# First "train/loss=X" the progress bar printed, or nothing yet.
-first_loss() { { grep -ao 'train/loss=[0-9.]*' "$TRAIN_LOG" 2>/dev/null || true; } | head -n1 | cut -d= -f2; }
+# First "train/loss=X" this run's progress bar printed (the log is appended), or nothing yet.
+LOG_START=0
+first_loss() {
+    { tail -c +"$((LOG_START + 1))" "$TRAIN_LOG" 2>/dev/null | grep -ao 'train/loss=[0-9.]*' || true; } |
+        head -n1 | cut -d= -f2
+}
 
 train_pid=
 stop_training() { [ -n "$train_pid" ] && kill -TERM -- "-$train_pid" 2>/dev/null; wait 2>/dev/null; exit 143; }
@@ -274,27 +279,32 @@ if ! done_step "train-$MODE"; then
     else
         log "training ($MODE, $MAX_STEPS steps); output in $TRAIN_LOG; resumes from the last checkpoint in $CKPT_DIR"
         printf '\n=== %s start (%s) ===\n' "$(date -u +%FT%TZ)" "$MODE" >>"$TRAIN_LOG"
+        LOG_START=$(stat -c %s "$TRAIN_LOG")
         trap stop_training TERM INT
         (cd "$REPO" && exec setsid "${TRAIN[@]}") >>"$TRAIN_LOG" 2>&1 &
         train_pid=$!
         tail -n0 -F "$TRAIN_LOG" --pid="$train_pid" 2>/dev/null &
         checked=0
-        while kill -0 "$train_pid" 2>/dev/null; do
-            if [ "$checked" = 0 ]; then
-                loss=$(first_loss)
-                if [ -n "$loss" ]; then
-                    checked=1
-                    if awk -v l="$loss" -v m="$LOSS_LIMIT" 'BEGIN { exit !(l > m) }'; then
-                        kill -TERM -- "-$train_pid" 2>/dev/null || true
-                        wait "$train_pid" 2>/dev/null || true
-                        mkdir -p "$STEPS" && echo "$loss" >"$STEPS/random-weights-symptom"
-                        die 13 "the first loss is $loss (healthy S1-mini starts near 8; near 22 means the base weights were not loaded - fishaudio/fish-speech#1163): check that the LoRA fix of $FIX_COMMIT is applied; not retrying"
-                    fi
-                    log "first loss $loss: the base weights are loaded"
-                fi
+        # one look at the first loss; exit 13 on the random-weights symptom
+        check_loss() {
+            [ "$checked" = 0 ] || return 0
+            local loss
+            loss=$(first_loss)
+            [ -n "$loss" ] || return 0
+            checked=1
+            if awk -v l="$loss" -v m="$LOSS_LIMIT" 'BEGIN { exit !(l > m) }'; then
+                kill -TERM -- "-$train_pid" 2>/dev/null || true
+                wait "$train_pid" 2>/dev/null || true
+                mkdir -p "$STEPS" && echo "$loss" >"$STEPS/random-weights-symptom"
+                die 13 "the first loss is $loss (healthy S1-mini starts near 8; near 22 means the base weights were not loaded - fishaudio/fish-speech#1163): check that the LoRA fix of $FIX_COMMIT is applied; not retrying"
             fi
-            sleep 5
+            log "first loss $loss: the base weights are loaded"
+        }
+        while kill -0 "$train_pid" 2>/dev/null; do
+            check_loss
+            sleep "$POLL_S"
         done
+        check_loss
         set +e
         wait "$train_pid"
         rc=$?

@@ -19,6 +19,11 @@
  *                         allocations of OpenSSL's one-time set-up there are not counted, so
  *                         the numbers point at bootstrap's own work (the test samples a few
  *                         points inside it separately)
+ *   FAILMALLOC_TRACE=F    write one line "N OWN" per counted call to file F: OWN is 1 when
+ *                         the program's own code (the main executable) is among the first
+ *                         FAILMALLOC_TRACE_DEPTH (default 8) frames above the call, 0 when
+ *                         it is deep inside a library (OpenSSL building its tables, say);
+ *                         the test fails every "own" point and samples the others
  *   FAILMALLOC_REPORT=F   append to file F: "fail N" and the failing call's stack (one
  *                         "  at SYMBOL+OFF (FILE+OFF)" line per frame; addr2line -e FILE OFF
  *                         gives the source line) when the call fails, before the program can
@@ -52,6 +57,9 @@ static volatile int armed;     /* counting: set at main, cleared in fork childre
 static unsigned long fail_at;  /* 0 = never */
 static int persist;
 static int count_init;
+static int trace_fd = -1;
+static int trace_depth = 8;
+static void *exe_base;
 static unsigned long counter;
 static char report[4096];
 static main_fn real_main;
@@ -89,6 +97,21 @@ static void put_frame(void *addr)
     put_line(line);
 }
 
+/* Trace mode: is the main executable near the top of the stack? */
+static void trace(unsigned long n)
+{
+    void *frames[24];
+    char line[48];
+    int nf, i, own = 0;
+    Dl_info di;
+
+    nf = backtrace(frames, trace_depth + 3 < 24 ? trace_depth + 3 : 24);
+    for (i = 3; i < nf && !own; i++) /* 0: trace, 1: should_fail, 2: the wrapper */
+        own = dladdr(frames[i], &di) && di.dli_fbase == exe_base;
+    (void)snprintf(line, sizeof(line), "%lu %d\n", n, own);
+    (void)!write(trace_fd, line, strlen(line));
+}
+
 /* Should this call fail? Counts it when armed. */
 static int should_fail(void *caller)
 {
@@ -100,6 +123,8 @@ static int should_fail(void *caller)
     if (!armed)
         return 0;
     n = __atomic_add_fetch(&counter, 1, __ATOMIC_SEQ_CST);
+    if (trace_fd >= 0)
+        trace(n);
     if (fail_at == 0 || n < fail_at || (n > fail_at && !persist))
         return 0;
     if (n == fail_at) {
@@ -185,6 +210,7 @@ int posix_memalign(void **ret, size_t align, size_t n)
 static void child_after_fork(void)
 {
     armed = 0;
+    trace_fd = -1; /* the parent's descriptor: the child writes nothing */
 }
 
 static void at_exit_report(void)
@@ -226,6 +252,19 @@ static int wrapped_main(int argc, char **argv, char **envp)
     (void)unsetenv("FAILMALLOC_PERSIST");
     (void)unsetenv("FAILMALLOC_REPORT");
     (void)unsetenv("FAILMALLOC_COUNT_INIT");
+    {
+        const char *t = getenv("FAILMALLOC_TRACE");
+        unsigned long depth = env_ulong("FAILMALLOC_TRACE_DEPTH");
+        Dl_info di;
+        if (depth > 0 && depth <= 20)
+            trace_depth = (int)depth;
+        if (dladdr((void *)real_main, &di))
+            exe_base = di.dli_fbase;
+        if (t && *t)
+            trace_fd = open(t, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+        (void)unsetenv("FAILMALLOC_TRACE");
+        (void)unsetenv("FAILMALLOC_TRACE_DEPTH");
+    }
     {
         void *warm[2]; /* the first backtrace() loads libgcc_s, which allocates */
         (void)backtrace(warm, 2);

@@ -20,7 +20,7 @@ CSTD  := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 WARN  := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
          -Wpointer-arith -Wvla -Wcast-qual -Wno-format-nonliteral
 DEFS  := -DBS_TESTING -DBS_FUZZING -DBS_VERSION='"fuzz"'
-SAN   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SAN   := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all -fno-omit-frame-pointer
 INC   := -Ibootstrap -Itests/fuzz
 
 FUZZ_CFLAGS   := $(CSTD) $(WARN) -O1 -g $(SAN) -fsanitize=fuzzer-no-link $(DEFS) $(PKG_CFLAGS) $(INC)
@@ -31,7 +31,7 @@ REPLAY_CFLAGS := $(CSTD) $(REPLAY_WARN) -O1 -g $(SAN) $(DEFS) $(PKG_CFLAGS) $(IN
 REPLAY_LDFLAGS := $(SAN)
 
 SRC      := $(filter-out bootstrap/main.c,$(sort $(wildcard bootstrap/*.c)))
-HDR      := $(wildcard bootstrap/*.h) tests/fuzz/fuzz.h
+HDR      := $(wildcard bootstrap/*.h) tests/fuzz/fuzz.h tests/fuzz/fuzz.mk
 HARN_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 NAMES    := $(HARN_SRC:tests/fuzz/fuzz_%.c=%)
 

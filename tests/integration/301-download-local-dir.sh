@@ -97,7 +97,7 @@ assert_rc 6
 assert_contains "$T/err" "matches"
 
 # another file system: copies
-if [ "$(id -u)" = 0 ] && mkdir -p "$T/mnt" && mount -t tmpfs -o size=64m tmpfs "$T/mnt" 2>/dev/null; then
+if [ "$(id -u)" = 0 ] && mkdir -p "$T/mnt" && mount -t tmpfs -o size=128m tmpfs "$T/mnt" 2>/dev/null; then
     at_exit "umount '$T/mnt'"
     run_bs HF_TOKEN="$TOKEN_OK" -- download "$REPO" --local-dir "$T/mnt/ckpt"
     assert_rc 0

@@ -11,6 +11,7 @@
 #     reused, the new content is fetched and verified.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck disable=SC2119  # bg_download takes optional arguments
 need_bootstrap
 need_cmd curl sha256sum
 
@@ -19,7 +20,8 @@ REPO=fishaudio/openaudio-s1-mini
 C=$T/hf/hub/models--fishaudio--openaudio-s1-mini
 TOTAL=$(( $(expected_size "$REPO" model.pth) + $(expected_size "$REPO" codec.pth) ))
 
-# bg_download: start a download in the background (same clean environment as run_bs)
+# bg_download [ARGS...]: start a download in the background (same clean environment as run_bs)
+# shellcheck disable=SC2120  # the arguments are optional
 bg_download() {
     mkdir -p "$T/home" "$T/tmp"
     env -i PATH="$PATH" HOME="$T/home" HF_HOME="$T/hf" TMPDIR="$T/tmp" LANG=C.UTF-8 \

@@ -313,8 +313,7 @@ static void test_sad_exec_failure(void)
         return;
     fake_env = env;
     base_vars(&v);
-    CHECK_INT(launch_build(ep, "/nonexistent/entrypoint", NULL, 0, &v, fake_getenv, &c, &d),
-              BS_OK);
+    CHECK_INT(launch_build(ep, "/nonexistent/entrypoint", NULL, 0, &v, fake_getenv, &c, &d), BS_OK);
     diag_clear(&d);
     CHECK_INT(launch_exec(&c, NULL, -1, &d), BS_E_HANDOFF);
     CHECK(strstr(d.msg, "cannot execute") != NULL);

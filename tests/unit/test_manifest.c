@@ -267,7 +267,8 @@ static void test_sad_caps(void)
     /* too many files */
     big = malloc(64 * 1024);
     if (big) {
-        o = (size_t)snprintf(big, 64 * 1024, "{\"schema\":1,\"model\":{\"repo\":\"a/b\",\"files\":[");
+        o = (size_t)snprintf(big, 64 * 1024,
+                             "{\"schema\":1,\"model\":{\"repo\":\"a/b\",\"files\":[");
         for (i = 0; i < MANIFEST_MAX_FILES + 1; i++)
             o += (size_t)snprintf(big + o, 64 * 1024 - o, "%s\"f%zu\"", i ? "," : "", i);
         o += (size_t)snprintf(big + o, 64 * 1024 - o, "]},\"entrypoint\":{\"path\":\"x\"}}");

@@ -79,6 +79,7 @@ static struct state *fill(void)
     SET(st.last_error.hint, "line 1\nline 2 \\ \"quoted\"");
     st.last_error.at = 1767225602;
     SET(st.next_step, "run 'bootstrap login'");
+    SET(st.resume_command, "sudo systemctl restart bootstrap");
     return &st;
 }
 
@@ -127,6 +128,7 @@ static void test_happy_roundtrip(void)
     CHECK_STR(b.last_error.message, "no token\twith tab");
     CHECK_STR(b.last_error.hint, "line 1\nline 2 \\ \"quoted\"");
     CHECK_STR(b.next_step, "run 'bootstrap login'");
+    CHECK_STR(b.resume_command, "sudo systemctl restart bootstrap");
     /* serialising the parsed state gives the same document */
     CHECK_INT(state_to_json(&b, &out2, &d), BS_OK);
     CHECK_STR(buf_cstr(&out), buf_cstr(&out2));
@@ -328,8 +330,7 @@ static void test_happy_lock_conflict(void)
         lock_release(&l); /* the inherited descriptor would keep the lock alive */
         lock_init(&lc);
         cme.pid = (long)getpid();
-        _exit(lock_acquire(&lc, dir, &cme, true, 10, 5000, NULL, &waited, NULL) == BS_OK &&
-                      waited
+        _exit(lock_acquire(&lc, dir, &cme, true, 10, 5000, NULL, &waited, NULL) == BS_OK && waited
                   ? 0
                   : 1);
     }
