@@ -9,6 +9,7 @@
 #include "bootstrap.h"
 
 #include <curl/curl.h>
+#include <locale.h>
 
 #include "commands.h"
 #include "err.h"
@@ -149,6 +150,10 @@ int main(int argc, char **argv)
     bool bad = false;
 
     sig_install();
+    /* UTF-8 character handling (libarchive needs it for zip names), independent of the
+     * caller's locale; numbers and messages stay in the C locale. */
+    if (!setlocale(LC_CTYPE, "C.UTF-8"))
+        (void)setlocale(LC_CTYPE, "C");
     argc = take_global_options(argc, argv, &verbose, &quiet, &color, &ca_bundle, &bad);
     log_setup(verbose, quiet, color);
     if (bad)

@@ -2,7 +2,7 @@
 # 404-unpack-many: 100 000 tiny entries unpack in seconds (the same order as GNU tar on
 # the same disk), and --max-entries refuses them early: before writing anything for a
 # plain tar (header pre-pass), at entry 50 001 for a tar.gz.
-# tags: unpack
+# tags: unpack slow
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 need_bootstrap
