@@ -986,7 +986,10 @@ enum bs_err dl_url(const struct hf_env *env, const char *url, const char *sha256
     rc = mkdir_p(dir, 0777, d);
     if (rc)
         return rc;
-    (void)snprintf(lock, sizeof(lock), "%s.bspart.lock", dest_path);
+    /* the lock lives with the cache's other locks, keyed by content, not beside the file */
+    if (snprintf(lock, sizeof(lock), "%s/.locks/urls/%s.lock", env->hub_cache, sha256_hex) >=
+        (int)sizeof(lock))
+        return diag_set(d, BS_E_USAGE, "cache path too long");
     rc = cache_lock_path(lock, LOCK_WAIT_MS, &lock_fd, d);
     if (rc)
         return rc;

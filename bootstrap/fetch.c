@@ -1593,7 +1593,8 @@ static void xfer_done(struct engine *E, struct xfer *x, CURLcode cc)
             probe_final(E, x); /* e.g. the CDN: the caller takes it from here */
             return;
         }
-        if (++j->hops > MAX_HOPS) {
+        /* pieces in flight may all meet the same redirect: allow one per connection more */
+        if (++j->hops > MAX_HOPS + (x->kind == X_PROBE ? 0 : E->nslots)) {
             (void)fail(E, BS_E_NET, "too many redirects for '%s' (more than %d)", job->name,
                        MAX_HOPS);
             return;

@@ -237,14 +237,6 @@ out:
 
 /* ---- auth -------------------------------------------------------------- */
 
-static void wait_report(void *ctx, const struct auth_wait_event *ev)
-{
-    (void)ctx;
-    log_info("no access yet (%s); checking again in %llu s, giving up in %llu min", ev->why,
-             (unsigned long long)(ev->next_ms / 1000),
-             (unsigned long long)((ev->remaining_ms + 59999) / 60000));
-}
-
 static bool fetch_complete(const struct run_ctx *c)
 {
     return c->st->phases[STATE_PHASE_FETCH].status == STATE_DONE;
@@ -258,22 +250,14 @@ static enum bs_err auth_once(struct run_ctx *c, unsigned wait_minutes, struct bs
 {
     const struct manifest_model *mo = &c->m->model;
     struct auth_identity id;
-    char warn[512], final_repo[128] = "", who[160];
-    bool prompted = false;
+    char final_repo[128] = "", who[160];
     enum bs_err rc;
 
-    memset(&id, 0, sizeof(id));
     auth_token_release(&c->tok);
     c->have_token = false;
-    rc = auth_find_token(&c->env, c->getenv_fn, c->o.token_stdin, STDIN_FILENO, &c->tok, warn,
-                         sizeof(warn), d);
-    if (rc == BS_E_AUTH && !c->o.token_stdin && c->interactive) {
-        log_info("no Hugging Face token found: asking for one (it is not echoed)");
-        diag_clear(d);
-        rc = auth_prompt_token(&c->env, &c->tok, d);
-        prompted = rc == BS_OK;
-    }
-    if (rc == BS_E_AUTH && !mo->gated && !c->o.token_stdin) {
+    /* finds the token (or asks for one on a terminal and saves it), checks it with whoami */
+    rc = auth_session_begin(&c->env, c->o.token_stdin, c->interactive, &c->tok, &id, d);
+    if (rc == BS_E_AUTH && !c->tok.value && !mo->gated && !c->o.token_stdin) {
         log_info("no Hugging Face token: the model is not gated, going on anonymously");
         diag_clear(d);
         copy_str(c->st->token_source, sizeof(c->st->token_source), "none (anonymous)");
@@ -283,27 +267,25 @@ static enum bs_err auth_once(struct run_ctx *c, unsigned wait_minutes, struct bs
     }
     if (rc)
         return rc;
-    log_add_secret(c->tok.value);
-    if (warn[0])
-        log_warn("%s", warn);
-    auth_token_describe(&c->tok, who, sizeof(who));
-
-    if ((rc = auth_whoami(&c->env, c->tok.value, &id, d)))
-        return rc;
-    log_info("using the token from %s: logged in as %s", who, id.user);
-    if (id.can_write)
-        log_warn("the token '%s' can write; a read token is enough for this run", id.token_name);
-    if (prompted) {
-        if ((rc = auth_save_login(&c->env, c->tok.value, id.token_name, d)))
-            return rc;
-        log_info("saved the token to %s (used by the next runs)", c->env.token_path);
+    if (!c->tok.value || c->env.offline) {
+        /* HF_HUB_OFFLINE: the cache is all there is; nothing can be checked */
+        c->have_token = c->tok.value != NULL;
+        if (c->tok.value)
+            log_add_secret(c->tok.value);
+        copy_str(c->st->token_source, sizeof(c->st->token_source),
+                 c->tok.value ? "not checked (offline)" : "none (offline)");
+        set_summary(c, STATE_PHASE_AUTH, "offline (HF_HUB_OFFLINE): not checked");
+        return BS_OK;
     }
+    log_add_secret(c->tok.value);
+    auth_token_describe(&c->tok, who, sizeof(who));
     c->have_token = true;
     copy_str(c->st->token_source, sizeof(c->st->token_source), who);
     copy_str(c->st->hf_user, sizeof(c->st->hf_user), id.user);
 
     if (wait_minutes) {
-        struct auth_wait w = {wait_minutes, auth_poll_ms_from_env(c->getenv_fn), wait_report, NULL};
+        struct auth_wait w = {wait_minutes, auth_poll_ms_from_env(c->getenv_fn),
+                              auth_wait_report_log, NULL};
         rc = auth_wait_for_access(&c->env, c->tok.value, mo->repo_type, mo->repo, mo->revision,
                                   mo->probe_file, &w, final_repo, sizeof(final_repo), d);
     } else {

@@ -29,6 +29,7 @@ import os
 import shutil
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ next to the installed scripts
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fi_normalize  # noqa: E402  (a sibling file, not an installed package)
 

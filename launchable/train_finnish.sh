@@ -257,9 +257,22 @@ elif [ "$MODE" = full ] && [ "$VRAM" -lt "$FULL_MIN_GIB" ] && [ "$DRY" = 0 ]; th
     die 3 "full fine-tuning needs at least $FULL_MIN_GIB GiB of GPU memory, this GPU has $VRAM GiB: use --mode lora"
 fi
 
+# The finetune config trains in bf16; GPUs below compute capability 8.0 (T4, V100) have no
+# bf16, so they train in fp16 mixed precision instead (the hardware report says which).
+PRECISION=bf16-true
+if [ -f "${BOOTSTRAP_HW_REPORT:-}" ] && python3 - "$BOOTSTRAP_HW_REPORT" <<'PY'
+import json, sys
+gpus = [g for g in json.load(open(sys.argv[1])).get("gpus", []) if g.get("bf16") is not None]
+sys.exit(0 if gpus and not all(g["bf16"] for g in gpus) else 1)
+PY
+then
+    PRECISION=16-mixed
+    log "this GPU has no bf16 (compute capability below 8.0): training in fp16 mixed precision"
+fi
+
 TRAIN=(uv run python fish_speech/train.py --config-name text2semantic_finetune
        "project=$PROJECT" pretrained_ckpt_path=checkpoints/openaudio-s1-mini
-       "trainer.max_steps=$MAX_STEPS" "data.batch_size=$BATCH")
+       "trainer.max_steps=$MAX_STEPS" "data.batch_size=$BATCH" "trainer.precision=$PRECISION")
 [ "$MODE" = lora ] && TRAIN+=("+lora@model.model.lora_config=$LORA_CONFIG")
 
 # First "train/loss=X" this run's progress bar printed (the log is appended), or nothing yet.

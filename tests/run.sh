@@ -11,7 +11,7 @@
 # TEST_TIMEOUT seconds (default 300) fails. Output of failed tests is shown; all
 # output is kept in build/test-logs/.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 mode=all
 patterns=()

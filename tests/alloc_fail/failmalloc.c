@@ -53,8 +53,8 @@ typedef int (*main_fn)(int, char **, char **);
 typedef int (*start_fn)(main_fn, int, char **, void (*)(void), void (*)(void), void (*)(void),
                         void *);
 
-static volatile int armed;     /* counting: set at main, cleared in fork children */
-static unsigned long fail_at;  /* 0 = never */
+static volatile int armed;    /* counting: set at main, cleared in fork children */
+static unsigned long fail_at; /* 0 = never */
 static int persist;
 static int count_init;
 static int trace_fd = -1;
@@ -294,8 +294,8 @@ int curl_global_init(long flags)
     return rc;
 }
 
-int __libc_start_main(main_fn main, int argc, char **argv, void (*init)(void),
-                      void (*fini)(void), void (*rtld_fini)(void), void *stack_end)
+int __libc_start_main(main_fn main, int argc, char **argv, void (*init)(void), void (*fini)(void),
+                      void (*rtld_fini)(void), void *stack_end)
 {
     start_fn real = (start_fn)dlsym(RTLD_NEXT, "__libc_start_main");
 

@@ -28,12 +28,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 "manifest_parse returned an unexpected code");
     if (rc != BS_OK)
         return 0;
-    fuzz_assert(m.model.nfiles <= MANIFEST_MAX_FILES && m.nartifacts <= MANIFEST_MAX_ARTIFACTS &&
-                    m.model.naliases <= MANIFEST_MAX_ALIASES &&
-                    m.entrypoint.nargs <= MANIFEST_MAX_ARGS &&
-                    m.entrypoint.nenv <= MANIFEST_MAX_ENV &&
-                    m.entrypoint.npassthrough <= MANIFEST_MAX_ENV,
-                H, "a count above its cap");
+    fuzz_assert(
+        m.model.nfiles <= MANIFEST_MAX_FILES && m.nartifacts <= MANIFEST_MAX_ARTIFACTS &&
+            m.model.naliases <= MANIFEST_MAX_ALIASES && m.entrypoint.nargs <= MANIFEST_MAX_ARGS &&
+            m.entrypoint.nenv <= MANIFEST_MAX_ENV && m.entrypoint.npassthrough <= MANIFEST_MAX_ENV,
+        H, "a count above its cap");
     fuzz_assert(manifest_repo_id_valid(m.model.repo), H, "invalid model repo id accepted");
     for (i = 0; i < m.model.nfiles; i++)
         fuzz_assert(path_is_safe_relative(m.model.files[i].path), H, "unsafe model file path");

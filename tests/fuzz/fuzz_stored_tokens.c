@@ -41,8 +41,8 @@ static void edit(const char *in, size_t len, const char *remove, const char *nam
         fuzz_fail(H, "stored_tokens written by the edit cannot be read back");
     }
     fuzz_assert(nsec == nsec2, H, "section count changed on reread");
-    fuzz_assert(out.len == again.len && memcmp(buf_cstr(&out), buf_cstr(&again), out.len) == 0,
-                H, "rewriting the written file changed it");
+    fuzz_assert(out.len == again.len && memcmp(buf_cstr(&out), buf_cstr(&again), out.len) == 0, H,
+                "rewriting the written file changed it");
 out:
     buf_release(&out);
     buf_release(&again);

@@ -122,5 +122,21 @@ run_bs HF_TOKEN="$TOKEN_OK" -- download "$REPO" --revision v1.0
 assert_rc 0
 assert_eq "$(cat "$C/refs/v1.0")" "$COMMIT" "refs/v1.0"
 
+# an empty file and a nested path, in a new commit on main
+mock_ctl move-branch "{\"repo\": \"$REPO\", \"files\": [{\"path\": \"empty.txt\", \"text\": \"\"},
+    {\"path\": \"a/b/c/deep.bin\", \"size\": 3000000, \"seed\": 7, \"lfs\": true}]}" >/dev/null
+run_bs HF_TOKEN="$TOKEN_OK" -- download "$REPO" --json
+assert_rc 0
+NEW=$(cat "$C/refs/main")
+[ "$NEW" != "$COMMIT" ] || fail "main did not move"
+assert_eq "$(stat -L -c %s "$C/snapshots/$NEW/empty.txt")" 0 "size of the empty file"
+assert_eq "$(readlink "$C/snapshots/$NEW/empty.txt")" "../../blobs/e69de29bb2d1d6434b8b29ae775ad8c2e48c5391" \
+    "empty file: git oid of the empty blob"
+assert_eq "$(readlink "$C/snapshots/$NEW/a/b/c/deep.bin")" \
+    "../../../../../blobs/$(expected_sha256 "$REPO" a/b/c/deep.bin)" "nested symlink"
+assert_file_sha256 "$C/snapshots/$NEW/a/b/c/deep.bin" "$(expected_sha256 "$REPO" a/b/c/deep.bin)"
+"$PYTHON" -c 'import json,sys; r=json.load(open(sys.argv[1])); assert sorted(f["path"] for f in r["files"] if f["fetched"]) == ["a/b/c/deep.bin", "empty.txt"], r' \
+    "$T/out" || fail "only the two new files are fetched"
+
 leak_scan "$TOKEN_OK"
 echo "ok"

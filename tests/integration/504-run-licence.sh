@@ -40,7 +40,7 @@ rm -rf "$T/state" "$T/ws" "$T/hf"
 mock_ctl revoke "{\"token\": \"$TOKEN_DENIED\", \"repo\": \"fishaudio/openaudio-s1-mini\"}" >/dev/null
 bs_bg HF_TOKEN="$TOKEN_DENIED" BOOTSTRAP_ACCESS_POLL_MS=200 -- "${args[@]}" --non-interactive \
     --wait-for-access 1 --no-handoff
-wait_for "$T/bg.err" "no access yet"
+wait_for "$T/bg.err" "access not granted yet"
 mock_ctl grant "{\"token\": \"$TOKEN_DENIED\", \"repo\": \"fishaudio/openaudio-s1-mini\"}" >/dev/null
 bg_wait
 assert_eq "$BG_RC" 0 "exit status with --wait-for-access"

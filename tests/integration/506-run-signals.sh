@@ -35,7 +35,7 @@ kill -INT "$BG_PID"
 interrupt INT 130 auth
 
 # SIGTERM in the middle of a slow download
-mock_faults '[{"match": {"origin": "cdn", "file": "(^|/)model\\.pth$"}, "sequence": [{"drip_bps": 500000}]}]'
+mock_faults '[{"match": {"origin": "cdn", "file": "(^|/)model\\.pth$"}, "sequence": [{"drip_bps": 200000}]}]'
 BS_STDIN=$T/token bs_bg -- "${args[@]}" --token-stdin --resume --no-handoff
 n=0
 until find "$T/hf" -name '*.bspart.json' 2>/dev/null | grep -q .; do

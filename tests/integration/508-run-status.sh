@@ -7,7 +7,7 @@
 # shellcheck source=../fixtures/run/helpers.sh
 . "$REPO_ROOT/tests/fixtures/run/helpers.sh"
 need_bootstrap
-export MOCK_MODEL_SIZE=8M MOCK_CODEC_SIZE=1M
+export MOCK_MODEL_SIZE=4M MOCK_CODEC_SIZE=1M
 mock_start
 write_manifest
 printf '%s' "$TOKEN_OK" >"$T/token"
@@ -24,7 +24,7 @@ assert_rc 0
     fail "status --json without a state"
 
 # during a slow download
-mock_faults '[{"match": {"origin": "cdn", "file": "(^|/)model\\.pth$"}, "sequence": [{"drip_bps": 1000000}]}]'
+mock_faults '[{"match": {"origin": "cdn", "file": "(^|/)model\\.pth$"}, "sequence": [{"drip_bps": 200000}]}]'
 BS_STDIN=$T/token bs_bg -- "${args[@]}" --token-stdin --no-handoff
 wait_for "$T/bg.err" "downloading fishaudio/openaudio-s1-mini"
 sleep 0.3
@@ -45,9 +45,12 @@ assert d["holder"]["what"] == "bootstrap run", d["holder"]
 assert d["state"]["phase"] == "fetch" and d["state"]["status"] == "running", d["state"]
 assert d["next_step"].startswith("wait: phase fetch is running"), d["next_step"]
 EOS
-mock_faults '[]'
+kill -TERM "$BG_PID"
 bg_wait
-assert_eq "$BG_RC" 0
+assert_eq "$BG_RC" 143
+mock_faults '[]'
+BS_STDIN=$T/token run_bs -- "${args[@]}" --token-stdin --no-handoff --resume
+assert_rc 0
 
 # --state-dir and the defaults
 run_bs BOOTSTRAP_STATE_DIR= -- status --state-dir "$T/state"

@@ -20,7 +20,7 @@ cd "$REPO_ROOT"
 
 jobs=$(nproc 2>/dev/null || echo 2)
 if ! make -s -f tests/fuzz/fuzz.mk -j"$jobs" REPLAY_CC="$REPLAY_CC" replay >"$T/build.log" 2>&1; then
-    grep -E 'error|Error' "$T/build.log" | head -n 20 >&2
+    grep -E 'error|Error' "$T/build.log" | head -n 20 >&2 || true
     fail "cannot build the replay harnesses (make -f tests/fuzz/fuzz.mk replay)"
 fi
 
@@ -53,10 +53,10 @@ for n in "${names[@]}"; do
         esac
     done
     if [ ${#inputs[@]} -gt 0 ]; then
-        if ! { "$bin" "${inputs[@]}" >"$T/$n.log" 2>&1; } 2>/dev/null; then
+        if ! { FUZZ_DRIVER_VERBOSE=1 "$bin" "${inputs[@]}" >"$T/$n.log" 2>&1; } 2>/dev/null; then
             tail -n 40 "$T/$n.log" >&2
-            last=$(grep '^driver: ' "$T/$n.log" | tail -n 1)
-            fail "harness $n failed on an input (${last:-rerun with FUZZ_DRIVER_VERBOSE=1}): $bin"
+            last=$(grep '^driver: ' "$T/$n.log" | tail -n 1 | sed 's/^driver: //' || true)
+            fail "harness $n fails on ${last:-an input}; reproduce: $bin ${last%% (*}"
         fi
         total=$((total + ${#inputs[@]}))
     fi

@@ -101,7 +101,7 @@ symbolise() {
         else
             echo "$line"
         fi
-    done
+    done || true
 }
 
 # run_point CMD N [extra env...]: one run failing allocation N (0: none) in $T/r/CMD/N/.
@@ -225,7 +225,7 @@ show_failure() {
     echo "--- $1: exit $(cat "$1/rc"), stderr:" >&2
     tail -n 5 "$1/err" >&2
     echo "--- the failing allocation (innermost first):" >&2
-    symbolise "$1/report" | head -n 8 >&2
+    symbolise "$1/report" | head -n 8 >&2 || true
 }
 
 start=$(date +%s)
@@ -254,17 +254,17 @@ for cmd in "${cmds[@]}"; do
         "$ok0" "$silent" "$next" "$nknown" "$nbad"
     if [ "$nbad" -gt 0 ]; then
         bad=$((bad + nbad))
-        sort -n "$T/res-$cmd" | grep ' FAIL:' | head -n 10 | sed "s/^/  $cmd point /" >&2
+        sort -n "$T/res-$cmd" | grep ' FAIL:' | head -n 10 | sed "s/^/  $cmd point /" >&2 || true
         show_failure "$T/r/$cmd/$(sort -n "$T/res-$cmd" | grep -m1 ' FAIL:' | cut -d' ' -f1)"
     fi
     if [ "$next" -gt 0 ]; then
-        sort -n "$T/res-$cmd" | grep ' extern:' | head -n 3 | sed "s/^/  extern: $cmd point /"
+        sort -n "$T/res-$cmd" | grep ' extern:' | head -n 3 | sed "s/^/  extern: $cmd point /" || true
     fi
     if [ "$nknown" -gt 0 ]; then
-        sort -n "$T/res-$cmd" | grep ' known:' | head -n 3 | sed "s/^/  known open: $cmd point /"
+        sort -n "$T/res-$cmd" | grep ' known:' | head -n 3 | sed "s/^/  known open: $cmd point /" || true
     fi
     if [ "$silent" -gt 0 ]; then
-        sort -n "$T/res-$cmd" | awk '$3 == "silent" {print "  note: " c " point " $1 ": exit 0, stdout differs"}' c="$cmd" | head -n 5
+        sort -n "$T/res-$cmd" | awk '$3 == "silent" {print "  note: " c " point " $1 ": exit 0, stdout differs"}' c="$cmd" | head -n 5 || true
     fi
 done
 
@@ -280,7 +280,7 @@ printf '%-12s %6s %5s %5s %6s %6s %6s %6s %5s %4s\n' "(lib init)" "$icount" "-" 
     "$(grep -c ' extern:' "$T/res-init" || true)" "$(grep -c ' known:' "$T/res-init" || true)" "$nbad"
 if [ "$nbad" -gt 0 ]; then
     bad=$((bad + nbad))
-    grep ' FAIL:' "$T/res-init" | head -n 5 | sed 's/^/  lib init point /' >&2
+    grep ' FAIL:' "$T/res-init" | head -n 5 | sed 's/^/  lib init point /' >&2 || true
 fi
 
 echo "$total_runs runs in $(( $(date +%s) - start )) s"
