@@ -460,6 +460,27 @@ if [ "$DIST" = 1 ]; then
     chmod 0755 "$DISTDIR/bootstrap-linux-x86_64"
     (cd "$DISTDIR" && sha256sum bootstrap-linux-x86_64 >bootstrap-linux-x86_64.sha256)
     echo "dist/bootstrap-linux-x86_64 + .sha256 written"
+    # The Launchable bundle: bin/bootstrap + share/bootstrap/ (manifest, unit, entrypoint),
+    # a reproducible tar.gz (sorted names, fixed times and owners, gzip without a name or time).
+    BUNDLE=$DISTDIR/bundle
+    rm -rf "$BUNDLE"
+    mkdir -p "$BUNDLE/bin" "$BUNDLE/share/bootstrap"
+    install -m 0755 "$OUTDIR/bootstrap" "$BUNDLE/bin/bootstrap"
+    install -m 0644 "$REPO/launchable/launchable.json" "$REPO/launchable/bootstrap.service" \
+        "$BUNDLE/share/bootstrap/"
+    install -m 0755 "$REPO/launchable/train_finnish.sh" "$REPO/launchable/prepare_data.py" \
+        "$REPO/launchable/fi_normalize.py" "$REPO/launchable/demo_entrypoint.sh" "$BUNDLE/share/bootstrap/"
+    tar --sort=name --mtime="@$SOURCE_DATE_EPOCH" --owner=0 --group=0 --numeric-owner \
+        -C "$BUNDLE" -cf - bin share | gzip -n -9 >"$DISTDIR/bootstrap-linux-x86_64.tar.gz"
+    rm -rf "$BUNDLE"
+    BSHA=$(sha256sum "$DISTDIR/bootstrap-linux-x86_64.tar.gz" | cut -d' ' -f1)
+    (cd "$DISTDIR" && sha256sum bootstrap-linux-x86_64.tar.gz >bootstrap-linux-x86_64.tar.gz.sha256)
+    # The script to paste into Brev, pinned to this bundle.
+    sed "s/^PIN_SHA256=.*/PIN_SHA256=$BSHA/" "$REPO/launchable/startup.sh" >"$DISTDIR/startup.sh"
+    chmod 0755 "$DISTDIR/startup.sh"
+    grep -q "^PIN_SHA256=$BSHA\$" "$DISTDIR/startup.sh" || { echo "cannot pin dist/startup.sh" >&2; exit 1; }
+    echo "dist/bootstrap-linux-x86_64.tar.gz (sha256 $BSHA) + dist/startup.sh pinned to it"
+    echo "publish the bundle at the PIN_URL of launchable/startup.sh, then paste dist/startup.sh into Brev"
 fi
 echo "== total $(elapsed "$T0") s"
 exit 0
