@@ -671,14 +671,29 @@ static void remove_stale_partials(struct dl_ctx *c)
     (void)closedir(dh);
 }
 
+/* Job order: small files in listing order, then large files largest first. */
+static int fetch_order_cmp(const void *a, const void *b)
+{
+    const struct dl_item *x = *(const struct dl_item *const *)a;
+    const struct dl_item *y = *(const struct dl_item *const *)b;
+    bool xs = x->size <= FETCH_SMALL_FILE, ys = y->size <= FETCH_SMALL_FILE;
+
+    if (xs != ys)
+        return xs ? -1 : 1;
+    if (xs || x->size == y->size)
+        return x < y ? -1 : x > y; /* listing order */
+    return x->size > y->size ? -1 : 1;
+}
+
 static enum bs_err fetch_items(struct dl_ctx *c, const char *token, struct dl_result *res,
                                struct bs_diag *d)
 {
     struct fetch_job *jobs = NULL;
+    struct dl_item **order = NULL;
     struct fetch_opts o;
     uint64_t need = 0, need_local = 0;
     unsigned nfetch = 0, nlocal = 0;
-    size_t i, nj = 0;
+    size_t i, nj = 0, no = 0;
     enum bs_err rc = BS_OK;
     char blobs[PATH_MAX];
 
@@ -725,28 +740,33 @@ static enum bs_err fetch_items(struct dl_ctx *c, const char *token, struct dl_re
         rc = diag_set(d, BS_E_NOMEM, "out of memory");
         goto out;
     }
-    /* small files first (they finish at once), then the large ones in listing order */
-    {
-        int pass;
-        for (pass = 0; pass < 2; pass++)
-            for (i = 0; i < c->nitems; i++) {
-                struct dl_item *it = &c->items[i];
-                struct fetch_job *j;
-                bool small = it->size <= FETCH_SMALL_FILE;
-                if (it->st != IT_FETCH || small != (pass == 0))
-                    continue;
-                j = &jobs[nj++];
-                j->name = it->name;
-                j->user = it;
-                j->probe = true;
-                j->size = it->size;
-                j->size_known = true;
-                if (hub_resolve_url(c->env->endpoint, c->type, c->url_repo, c->commit, it->f.path,
-                                    j->url, sizeof(j->url))) {
-                    rc = diag_set(d, BS_E_USAGE, "URL too long for '%s'", it->f.path);
-                    goto out;
-                }
-            }
+    /*
+     * Small files first (they finish at once), then the large ones largest first: the
+     * engine fills connections in job order, so the biggest file, whose digest takes
+     * longest, is hashed from the earliest moment.
+     */
+    order = calloc(c->nitems ? c->nitems : 1, sizeof(*order));
+    if (!order) {
+        rc = diag_set(d, BS_E_NOMEM, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < c->nitems; i++)
+        if (c->items[i].st == IT_FETCH)
+            order[no++] = &c->items[i];
+    qsort(order, no, sizeof(*order), fetch_order_cmp);
+    for (i = 0; i < no; i++) {
+        struct dl_item *it = order[i];
+        struct fetch_job *j = &jobs[nj++];
+        j->name = it->name;
+        j->user = it;
+        j->probe = true;
+        j->size = it->size;
+        j->size_known = true;
+        if (hub_resolve_url(c->env->endpoint, c->type, c->url_repo, c->commit, it->f.path, j->url,
+                            sizeof(j->url))) {
+            rc = diag_set(d, BS_E_USAGE, "URL too long for '%s'", it->f.path);
+            goto out;
+        }
     }
     memset(&o, 0, sizeof(o));
     fill_policy(c->env, &o);
@@ -774,6 +794,7 @@ static enum bs_err fetch_items(struct dl_ctx *c, const char *token, struct dl_re
     if (rc == BS_OK)
         remove_stale_partials(c);
 out:
+    free(order);
     free(jobs);
     return rc;
 }

@@ -74,4 +74,26 @@ fi
 
 leak_scan "$TOKEN_OK" --allow "$T/tokfile"
 leak_scan "$TOKEN_DENIED"
+
+# TLS: the Hub and the CDN over https, verified against the test CA; a wrong CA is refused
+if command -v openssl >/dev/null 2>&1; then
+    mock_stop
+    rm -rf "$T/hf"
+    mock_start --tls
+    run_bs HF_TOKEN="$TOKEN_OK" SSL_CERT_FILE="$MOCK_CA" -- download "$REPO"
+    assert_rc 0
+    commit=$(cat "$T/hf/hub/models--fishaudio--openaudio-s1-mini/refs/main")
+    assert_file_sha256 "$T/hf/hub/models--fishaudio--openaudio-s1-mini/snapshots/$commit/model.pth" \
+        "$(expected_sha256 "$REPO" model.pth)"
+    [ "$(mock_log_count --origin cdn)" -ge 1 ] || fail "no https request reached the CDN"
+    assert_eq "$(mock_log_count --origin cdn --auth yes)" 0 "token sent to the CDN over TLS"
+    rm -rf "$T/hf"
+    run_bs HF_TOKEN="$TOKEN_OK" SSL_CERT_FILE="$MOCK_TLS_DIR/other-ca.pem" BOOTSTRAP_RETRIES=1 \
+        BOOTSTRAP_RETRY_BASE_MS=20 -- download "$REPO"
+    assert_rc 9
+    assert_contains "$T/err" "certificate"
+    leak_scan "$TOKEN_OK" --allow "$T/tokfile"
+else
+    echo "(no openssl: the TLS case is not checked)"
+fi
 echo "ok"
