@@ -27,7 +27,7 @@ for line in \
     "prepare_data.py --tsv $W/data/fleurs_fi/train.tsv --audio $W/data/fleurs_fi/audio --out $W/fish-speech/data/fi --speakers gender --min-clips 100" \
     "+ (cd $W/fish-speech && uv run python tools/vqgan/extract_vq.py data/fi --num-workers 2 --batch-size 16 --config-name modded_dac_vq --checkpoint-path checkpoints/openaudio-s1-mini/codec.pth)" \
     "+ (cd $W/fish-speech && uv run python tools/llama/build_dataset.py --input data/fi --output data/protos --text-extension .lab --num-workers 16)" \
-    "+ (cd $W/fish-speech && uv run python fish_speech/train.py --config-name text2semantic_finetune project=finnish pretrained_ckpt_path=checkpoints/openaudio-s1-mini trainer.max_steps=2000 data.batch_size=4 +lora@model.model.lora_config=r_8_alpha_16) >> $W/logs/train-finnish.log 2>&1" \
+    "+ (cd $W/fish-speech && uv run python fish_speech/train.py --config-name text2semantic_finetune project=finnish pretrained_ckpt_path=checkpoints/openaudio-s1-mini trainer.max_steps=2000 data.batch_size=4 trainer.precision=bf16-true +lora@model.model.lora_config=r_8_alpha_16) >> $W/logs/train-finnish.log 2>&1" \
     "+ (cd $W/fish-speech && uv run python tools/llama/merge_lora.py --lora-config r_8_alpha_16 --base-weight checkpoints/openaudio-s1-mini --lora-weight" \
     "--output $W/fish-speech/checkpoints/openaudio-s1-mini-fi-lora/)" \
     "apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends"; do
@@ -44,10 +44,26 @@ assert_eq "$order" "$sorted" "steps out of order"
 
 # full fine-tuning: no LoRA override, an export instead of the merge
 dry --mode full --max-steps 50 --project fi2
-assert_contains "$T/out" "project=fi2 pretrained_ckpt_path=checkpoints/openaudio-s1-mini trainer.max_steps=50 data.batch_size=4)"
+assert_contains "$T/out" "project=fi2 pretrained_ckpt_path=checkpoints/openaudio-s1-mini trainer.max_steps=50 data.batch_size=4 trainer.precision=bf16-true)"
 assert_not_contains "$T/out" "+lora@"
 assert_not_contains "$T/out" "merge_lora.py"
 assert_contains "$T/out" "openaudio-s1-mini-fi-full"
+
+# a GPU without bf16 (T4, compute capability 7.5) trains in fp16 mixed precision
+mkdir -p "$T/hw"
+printf '{"gpus":[{"index":0,"name":"Tesla T4","compute_capability":"7.5","bf16":false}]}' >"$T/hw/report.json"
+dry_hw() {
+    env -i PATH="$T/nobin:/usr/bin:/bin" HOME="$T/home" BOOTSTRAP_WORKSPACE="$W" \
+        BOOTSTRAP_MODEL_DIR="$W/checkpoints/openaudio-s1-mini" BOOTSTRAP_DATA_DIR="$W/data" \
+        BOOTSTRAP_GPU_COUNT=1 BOOTSTRAP_DONE_FILE="$T/done" BOOTSTRAP_HW_REPORT="$1" \
+        bash "$TRAIN" --dry-run >"$T/out" 2>"$T/err"
+}
+dry_hw "$T/hw/report.json"
+assert_contains "$T/out" "data.batch_size=4 trainer.precision=16-mixed"
+assert_contains "$T/err" "training in fp16 mixed precision"
+printf '{"gpus":[{"index":0,"name":"NVIDIA H200","compute_capability":"9.0","bf16":true}]}' >"$T/hw/report.json"
+dry_hw "$T/hw/report.json"
+assert_contains "$T/out" "trainer.precision=bf16-true"
 
 # usage
 if dry --mode sideways; then fail "--mode sideways accepted"; fi
