@@ -70,7 +70,7 @@ static void test_happy_shipped_manifest(void)
     CHECK(!m->entrypoint.pass_token);
     CHECK_INT(m->req.min_gpus, 1);
     CHECK_U64(m->req.min_vram_mib, 20 * 1024);
-    CHECK_INT(m->req.min_cc_major, 8);
+    CHECK_INT(m->req.min_cc_major, 7);
     CHECK_INT(strlen(sha), 64);
     free(m);
 }
