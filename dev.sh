@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 target=${1:-demo}
 shift || true
 case $target in
-static|dist|test-static) scripts/install-deps.sh --static ;;
+static|dist|test-static|test) scripts/install-deps.sh --static ;;
 bench) scripts/install-deps.sh --bench ;;
 *) scripts/install-deps.sh ;;
 esac
