@@ -17,11 +17,14 @@
 # corpora (corpus-<name>/, grown across runs), logs/<name>.log and the crash artifacts.
 # A crash, leak, timeout or out-of-memory input is copied to
 # tests/fuzz/regressions/<name>/open-<kind>-<sha1>, which tests/integration/950-fuzz-regressions.sh
-# replays from then on; the script prints what to do with it. Exit status: 0 no finding, 1 a
-# finding, 2 the harnesses could not be built or run.
+# replays from then on; the script prints what to do with it. Findings that are already known
+# (an open-* input of that harness fails the same way in the same function) are counted, not
+# saved again, and a harness with open findings runs in libFuzzer's fork mode so it goes on
+# after hitting them. Exit status: 0 nothing new, 1 a new finding, 2 the harnesses could not be
+# built or run.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
-# shellcheck source=../tests/fuzz/targets.sh
+# shellcheck source-path=SCRIPTDIR source=../tests/fuzz/targets.sh
 . tests/fuzz/targets.sh
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
@@ -33,7 +36,7 @@ export FUZZ_CC
 
 case ${1:-} in
 --list) make -s -f tests/fuzz/fuzz.mk list | tr ' ' '\n'; exit 0 ;;
--h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+-h|--help) sed -n '2,24p' "$0"; exit 0 ;;
 esac
 case $FUZZ_SECONDS in ''|*[!0-9]*) echo "fuzz: FUZZ_SECONDS must be a number of seconds" >&2; exit 2 ;; esac
 case $FUZZ_JOBS in ''|0|*[!0-9]*) echo "fuzz: FUZZ_JOBS must be a positive number" >&2; exit 2 ;; esac
@@ -48,6 +51,8 @@ if ! "$FUZZ_CC" -fsanitize=fuzzer,address,undefined "$probe/p.c" -o "$probe/p" 2
     echo "fuzz: on Debian: apt-get install clang libclang-rt-dev (or clang-14 libclang-rt-14-dev)" >&2
     exit 2
 fi
+
+start=$(date +%s)
 
 # -- build -------------------------------------------------------------------------------------
 echo "fuzz: building the harnesses (build/fuzz/)"
@@ -67,16 +72,40 @@ done
 
 mkdir -p build/fuzz/logs
 
+# signature NAME FILE: what kind of failure FILE causes and where, stable across runs and
+# source edits: "<kind> @ <innermost function in bootstrap/ or the harness>", e.g.
+# "runtime error: N is outside the range of representable values of type 'int' @ state_from_json"
+signature() {
+    local out kind fn
+    out=$(UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=1 \
+        timeout 60 "build/fuzz/fuzz_$1" "$2" 2>&1)
+    kind=$(grep -m1 -o -E 'property broken: .*|runtime error: .*|ERROR: AddressSanitizer: [a-z-]+|ERROR: LeakSanitizer|ERROR: libFuzzer: [a-z -]+' <<<"$out" |
+        sed -E 's/0x[0-9a-f]+/X/g; s/[0-9][0-9.e+-]*/N/g' || true)
+    fn=$(grep -E '^ +#[0-9]+ 0x[0-9a-f]+ in [A-Za-z_][A-Za-z0-9_]* .*/(bootstrap|tests/fuzz)/' <<<"$out" |
+        grep -v -E ' in (LLVMFuzzerTestOneInput|fuzz_fail|fuzz_assert) ' | head -n 1 |
+        sed -E 's/.* in ([A-Za-z_][A-Za-z0-9_]*) .*/\1/' || true)
+    printf '%s @ %s\n' "${kind:-no failure}" "${fn:-?}"
+}
+
 # prepare NAME: corpus dir with the fixture seeds, the dictionary
 prepare() {
     local n=$1 corpus=build/fuzz/corpus-$1 f h src
     [ "${FUZZ_FRESH:-0}" != 1 ] || rm -rf "$corpus"
     mkdir -p "$corpus" "build/fuzz/artifacts/$n"
     rm -f "build/fuzz/artifacts/$n"/*
+    # seeds: the fixtures, and the fixed regressions (open-* ones would stop the fuzzer at once)
     while IFS= read -r f; do
         h=$(sha1sum "$f" | cut -c1-40)
         [ -e "$corpus/$h" ] || cp "$f" "$corpus/$h"
-    done < <(fuzz_fixture_files "$n")
+    done < <(fuzz_fixture_files "$n"
+             for f in "tests/fuzz/regressions/$n"/*; do
+                 case $(basename "$f") in open-* | *.md) ;; *) [ -f "$f" ] && echo "$f" ;; esac
+             done)
+    # what the known, unfixed findings look like, so that finding them again is not news
+    : >"build/fuzz/known-$n.sigs"
+    for f in "tests/fuzz/regressions/$n"/open-*; do
+        [ -f "$f" ] && signature "$n" "$f" >>"build/fuzz/known-$n.sigs"
+    done
     {
         # shellcheck disable=SC2046  # word lists from targets.sh
         cat $(fuzz_dicts "$n") 2>/dev/null
@@ -93,12 +122,14 @@ prepare() {
 
 # run NAME: one bounded libFuzzer session; the log says what happened
 run_one() {
-    local n=$1 seeds=() d
-    for d in "tests/fuzz/seeds/$n" "tests/fuzz/regressions/$n"; do
-        [ -d "$d" ] && seeds+=("$d")
-    done
+    local n=$1 seeds=() mode=()
+    [ -d "tests/fuzz/seeds/$n" ] && seeds+=("tests/fuzz/seeds/$n")
+    # With a known, unfixed finding the fuzzer would stop at it within seconds: then run in
+    # fork mode, which goes on after a crash (each one is sorted out below).
+    [ -s "build/fuzz/known-$n.sigs" ] &&
+        mode=(-fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1)
     # shellcheck disable=SC2086  # FUZZ_ARGS is a list of options
-    timeout -k 10 $((FUZZ_SECONDS + 60)) "build/fuzz/fuzz_$n" \
+    timeout -k 10 $((FUZZ_SECONDS + 60)) "build/fuzz/fuzz_$n" "${mode[@]+"${mode[@]}"}" \
         -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -dict="build/fuzz/dict-$n.dict" -artifact_prefix="build/fuzz/artifacts/$n/" \
         ${FUZZ_ARGS:-} "build/fuzz/corpus-$n" "${seeds[@]+"${seeds[@]}"}" \
@@ -106,7 +137,6 @@ run_one() {
     echo $? >"build/fuzz/logs/$n.rc"
 }
 
-start=$(date +%s)
 echo "fuzz: ${#names[@]} harness(es), ${FUZZ_SECONDS} s each, $FUZZ_JOBS at a time"
 for n in "${names[@]}"; do prepare "$n"; done
 running=0
@@ -126,23 +156,38 @@ printf '\n%-16s %10s %8s %8s %8s  %s\n' harness runs cov ft corpus result
 for n in "${names[@]}"; do
     log=build/fuzz/logs/$n.log
     rc=$(cat "build/fuzz/logs/$n.rc" 2>/dev/null || echo "?")
-    runs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$' | tail -n1)
-    stat=$(grep -E '^#[0-9]+.*(DONE|cov:)' "$log" | tail -n1)
+    runs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$' | tail -n1 || true)
+    stat=$(grep -E '^#[0-9]+:?[[:space:]].*cov:' "$log" | tail -n1 || true)
+    [ -n "$runs" ] || runs=$(sed -n 's/^#\([0-9]*\).*/\1/p' <<<"$stat")
     cov=$(sed -n 's/.*cov: \([0-9]*\).*/\1/p' <<<"$stat")
     ft=$(sed -n 's/.*ft: \([0-9]*\).*/\1/p' <<<"$stat")
     corp=$(sed -n 's/.*corp: \([0-9]*\).*/\1/p' <<<"$stat")
-    result=ok
-    arts=()
+    # sort the artifacts: known open findings, repeats of one new finding, new findings
+    new=() newsigs=() known=0 arts=0
     for f in "build/fuzz/artifacts/$n"/*; do
-        [ -f "$f" ] && arts+=("$f")
+        [ -f "$f" ] || continue
+        case $(basename "$f") in crash-* | leak-* | timeout-* | oom-*) ;; *) continue ;; esac
+        arts=$((arts + 1))
+        sig=$(signature "$n" "$f")
+        if grep -q -x -F -- "$sig" "build/fuzz/known-$n.sigs"; then
+            known=$((known + 1))
+            continue
+        fi
+        seen=0
+        for x in "${newsigs[@]+"${newsigs[@]}"}"; do [ "$x" != "$sig" ] || seen=1; done
+        [ "$seen" = 1 ] && continue
+        new+=("$f")
+        newsigs+=("$sig")
     done
-    if [ ${#arts[@]} -gt 0 ]; then
-        result="FOUND ${#arts[@]}"
-    elif [ "$rc" != 0 ]; then
+    result=ok
+    [ "$known" -eq 0 ] || result="ok ($known hit(s) of known open findings)"
+    [ ${#new[@]} -eq 0 ] || result="FOUND ${#new[@]} new"
+    if [ ${#new[@]} -eq 0 ] && [ "$arts" -eq 0 ] && [ "$rc" != 0 ]; then
         result="exit $rc (see $log)"
     fi
     printf '%-16s %10s %8s %8s %8s  %s\n' "$n" "${runs:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$result"
-    for f in "${arts[@]+"${arts[@]}"}"; do
+    i=0
+    for f in "${new[@]+"${new[@]}"}"; do
         base=$(basename "$f")              # crash-<sha1>, leak-..., timeout-..., oom-...
         kind=${base%%-*}
         h=$(sha1sum "$f" | cut -c1-12)
@@ -150,26 +195,27 @@ for n in "${names[@]}"; do
         dest=tests/fuzz/regressions/$n/open-$kind-$h
         cp "$f" "$dest"
         findings=$((findings + 1))
-        reason=$(grep -m1 -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|property broken' "$log" | cut -c1-160)
         cat <<MSG
   -> $kind input saved as $dest
-     ${reason:-see $log}
+     ${newsigs[$i]}
      reproduce:  build/fuzz/fuzz_$n $dest
      replay:     make -f tests/fuzz/fuzz.mk replay && build/fuzz/replay/fuzz_$n $dest
      minimise:   build/fuzz/fuzz_$n -minimize_crash=1 -runs=100000 $dest
-     It is replayed by tests/integration/950-fuzz-regressions.sh as an open (known) case from
-     now on. Once the parser is fixed, rename it without the 'open-' prefix: from then on the
-     test fails if it ever crashes again. A false alarm in a harness: fix the harness instead.
+     tests/integration/950-fuzz-regressions.sh replays it from now on as an open (known)
+     finding. Give it a name that says what it is (keep the 'open-' prefix); once the parser
+     is fixed, drop the prefix so the test fails if the bug ever comes back. A false alarm
+     in a harness: fix the harness, not the input.
 MSG
+        i=$((i + 1))
     done
-    if [ "$rc" != 0 ] && [ ${#arts[@]} -eq 0 ]; then
+    if [ "$result" = "exit $rc (see $log)" ]; then
         findings=$((findings + 1))
         tail -n 15 "$log" | sed 's/^/     | /'
     fi
 done
 echo "fuzz: done in $(( $(date +%s) - start )) s; logs in build/fuzz/logs/"
 if [ "$findings" -gt 0 ]; then
-    echo "fuzz: $findings finding(s)"
+    echo "fuzz: $findings new finding(s)"
     exit 1
 fi
-echo "fuzz: no crash, leak, timeout or property failure"
+echo "fuzz: nothing new (no crash, leak, timeout or property failure beyond the known open ones)"
