@@ -878,6 +878,9 @@ static enum bs_err ini_parse(const char *in, size_t inlen, struct ini *ini, stru
     size_t last_indent = 0, lineno = 0;
     enum bs_err rc;
 
+    /* A NUL byte would cut a key or value short and change the file on every rewrite. */
+    if (memchr(in, '\0', inlen))
+        return diag_set(d, BS_E_PARSE, "stored_tokens: contains a NUL byte");
     while (p < end) {
         const char *line = p;
         const char *eol = memchr(p, '\n', (size_t)(end - p));
@@ -979,7 +982,8 @@ static enum bs_err ini_write(struct ini *ini, struct buf *out)
     size_t i, k;
     enum bs_err rc = BS_OK;
 
-    qsort(ini->s, ini->n, sizeof(ini->s[0]), cmp_section);
+    if (ini->n > 1)
+        qsort(ini->s, ini->n, sizeof(ini->s[0]), cmp_section);
     for (i = 0; i < ini->n && !rc; i++) {
         rc = buf_printf(out, "[%s]\n", ini->s[i].name);
         for (k = 0; k < ini->s[i].nkv && !rc; k++) {

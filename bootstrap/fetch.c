@@ -1265,7 +1265,8 @@ static void headers_done(struct engine *E, struct xfer *x)
     struct fetch_job *job = &E->jobs[x->job];
     struct jst *j = &E->js[x->job];
     char v[512], etag[256] = "";
-    uint64_t a, b, total;
+    uint64_t a = UINT64_MAX, b = 0, total = UINT64_MAX;
+    bool have_cr;
 
     x->hdr_done = true;
     x->rs.status = x->status;
@@ -1285,13 +1286,24 @@ static void headers_done(struct engine *E, struct xfer *x)
         return;
     }
     if (x->kind == X_RANGE) {
-        if (!http_header(&x->rs, "Content-Range", v, sizeof(v)) ||
-            hub_parse_content_range(v, &a, &b, &total) || a != x->cur ||
-            (total != UINT64_MAX && total != job->size)) {
+        have_cr = http_header(&x->rs, "Content-Range", v, sizeof(v)) != NULL;
+        if (!have_cr) {
+            v[0] = '\0';
+        } else if (hub_parse_content_range(v, &a, &b, &total)) {
+            a = UINT64_MAX;
+            total = UINT64_MAX;
+        }
+        if (!have_cr || a != x->cur || (total != UINT64_MAX && total != job->size)) {
             x->mode = M_ABORT;
             x->stop = S_PROTO;
-            (void)snprintf(x->proto, sizeof(x->proto), "unexpected Content-Range '%.40s' for %" PRIu64
-                           "-%" PRIu64, v, x->cur, x->end - 1);
+            if (have_cr)
+                (void)snprintf(x->proto, sizeof(x->proto),
+                               "unexpected Content-Range '%.40s' for %" PRIu64 "-%" PRIu64, v,
+                               x->cur, x->end - 1);
+            else
+                (void)snprintf(x->proto, sizeof(x->proto),
+                               "a 206 answer without Content-Range for %" PRIu64 "-%" PRIu64,
+                               x->cur, x->end - 1);
             if (total != UINT64_MAX && a == x->cur && total != job->size)
                 x->stop = S_CHANGED;
             return;
@@ -2059,13 +2071,14 @@ static void engine_teardown(struct engine *E)
     unsigned s;
     size_t i;
 
-    for (s = 0; s < E->nslots; s++) {
+    /* Any of the arrays may be missing when setup ran out of memory. */
+    for (s = 0; E->xs && s < E->nslots; s++) {
         xfer_release(E, &E->xs[s]);
         if (E->xs[s].h)
             curl_easy_cleanup(E->xs[s].h);
         http_response_release(&E->xs[s].rs);
     }
-    for (i = 0; i < E->njobs; i++) {
+    for (i = 0; E->js && i < E->njobs; i++) {
         job_close(E, i, true);
         fetch_rs_release(&E->js[i].done);
         fetch_rs_release(&E->js[i].durable);

@@ -146,7 +146,13 @@ void log_scrub(const char *src, char *dst, size_t dstlen)
             src += strlen(L.secrets[hit]);
             continue;
         }
-        dst[o++] = *src++;
+        /* Text from the network (a Hub error message, a header) must not drive the
+         * terminal: control bytes other than newline and tab become '?'. */
+        if (((unsigned char)*src < 0x20 && *src != '\n' && *src != '\t') || *src == 0x7f)
+            dst[o++] = '?';
+        else
+            dst[o++] = *src;
+        src++;
     }
     dst[o] = '\0';
 }

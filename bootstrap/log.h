@@ -52,7 +52,11 @@ void log_forget_secrets(void);
  */
 void log_redact(const char *token, char *out, size_t outlen);
 
-/* Copy src into dst (dstlen bytes) with every registered secret masked. */
+/*
+ * Copy src into dst (dstlen bytes) with every registered secret masked and
+ * every control byte except newline and tab replaced by '?' (no terminal
+ * escape sequences from network text).
+ */
 void log_scrub(const char *src, char *dst, size_t dstlen);
 
 void log_error(const char *fmt, ...) BS_PRINTF(1, 2);

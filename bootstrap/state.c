@@ -539,7 +539,9 @@ enum bs_err state_from_json(const char *text, size_t len, struct state *st, stru
         goto out;
     }
     v = cJSON_GetObjectItemCaseSensitive(root, "version");
-    if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble != (double)(int)v->valuedouble) {
+    /* Range first: casting a double outside int's range is undefined behaviour. */
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 1 && v->valuedouble <= 1000000) ||
+        v->valuedouble != (double)(int)v->valuedouble) {
         r.rc = diag_set(d, BS_E_PARSE, "the state file has no valid \"version\"");
         goto out;
     }

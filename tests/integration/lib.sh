@@ -305,7 +305,9 @@ run_bs() {
     done
     local wrap=(timeout -k 5 "${BS_TIMEOUT:-300}")
     if [ "${VALGRIND:-0}" = 1 ]; then
-        wrap+=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite)
+        # make valgrind: memory errors and definite/indirect leaks -> exit 99 (docs/reliability.md)
+        wrap+=(valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect
+               --error-exitcode=99 --track-fds=no --quiet)
     fi
     _LIB_RUNS=$((_LIB_RUNS + 1))
     if env -i "${base[@]}" "${envs[@]+"${envs[@]}"}" "${wrap[@]}" "$BOOTSTRAP" "$@" \

@@ -170,6 +170,8 @@ static void test_scrub(void)
     log_add_secret("hf_abcdefghijklmnopqrstuvwxyz");
     log_scrub("token=hf_abcdefghijklmnopqrstuvwxyz!", out, sizeof(out));
     CHECK_STR(out, "token=hf_\xe2\x80\xa6wxyz!");
+    log_scrub("a\033[2Jb\tc\nd\x7f", out, sizeof(out));
+    CHECK_STR(out, "a?[2Jb\tc\nd?");
     log_forget_secrets();
     log_scrub("hf_abcdefghijklmnopqrstuvwxyz", out, sizeof(out));
     CHECK_STR(out, "hf_abcdefghijklmnopqrstuvwxyz");
