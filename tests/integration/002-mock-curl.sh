@@ -4,6 +4,8 @@
 # controls, the request log, and leak_scan catching a token sent to the CDN.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
+# This test sends or prints tokens on purpose (it checks that leak_scan catches them).
+LEAK_SCAN_AUTO=0
 need_cmd curl "$PYTHON"
 
 REPO=fishaudio/openaudio-s1-mini

@@ -4,6 +4,8 @@
 # and leak_scan finding a token written into the state directory.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
+# This test sends or prints tokens on purpose (it checks that leak_scan catches them).
+LEAK_SCAN_AUTO=0
 
 cat >"$T/stub" <<'EOF'
 #!/bin/sh

@@ -25,6 +25,10 @@
 #   assert_rc N | assert_eq A B [MSG] | assert_contains FILE TEXT | assert_not_contains FILE TEXT
 #   assert_file_sha256 FILE HEX | fail MSG | skip REASON | at_exit CMD | leak_scan TOKEN [PATH...]
 #   need_cmd CMD... | need_bootstrap   (skip when missing)
+#   under_valgrind | skip_under_valgrind REASON | slow_factor   (make valgrind, VALGRIND=1)
+#   bs_exec ARGS...        run $BOOTSTRAP in the current environment (under valgrind if VALGRIND=1)
+#   "${BS_EXEC[@]}" ARGS   the same as a command, for `env -i ... "${BS_EXEC[@]}" ARGS &`
+#   "${BS_WRAP[@]}"        the valgrind prefix alone (empty without VALGRIND=1)
 #
 # Exit status of a test: 0 pass, 77 skip, anything else fail (tests/run.sh).
 # Everything here is safe under `set -euo pipefail`, which this file turns on.
@@ -74,9 +78,78 @@ need_bootstrap() {
     [ -x "$BOOTSTRAP" ] || skip "no binary at $BOOTSTRAP (build it first: make test-build)"
 }
 
+# -- valgrind (make valgrind: VALGRIND=1) ------------------------------------------------
+# Every start of the binary goes through run_bs, bs_exec or "${BS_EXEC[@]}", so that with
+# VALGRIND=1 each one runs under memcheck: a memory error or a definite/indirect leak turns
+# the exit status into 99 (docs/reliability.md). Without VALGRIND=1, BS_WRAP is empty and
+# BS_EXEC is just "$BOOTSTRAP" (set when lib.sh is sourced: a test that changes BOOTSTRAP
+# afterwards calls bs_exec, which reads it at each call).
+BS_WRAP=()
+if [ "${VALGRIND:-0}" = 1 ]; then
+    # shellcheck disable=SC2054  # the commas belong to the option's value
+    BS_WRAP=(valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect
+             --error-exitcode=99 --track-fds=no --quiet)
+fi
+# shellcheck disable=SC2034  # used by the tests that source this file
+BS_EXEC=("${BS_WRAP[@]+"${BS_WRAP[@]}"}" "$BOOTSTRAP")
+
+# under_valgrind: true when the binary runs under valgrind (VALGRIND=1).
+under_valgrind() {
+    [ "${VALGRIND:-0}" = 1 ]
+}
+
+# skip_under_valgrind REASON: skip the whole test under valgrind (for tests that do not run
+# $BOOTSTRAP, or that cannot run it wrapped). A sub-case says so itself:
+#   if under_valgrind; then echo "not under valgrind: REASON"; else ...; fi
+skip_under_valgrind() {
+    ! under_valgrind || skip "not under valgrind: $*"
+}
+
+# slow_factor: print how many times longer the binary may take: 1 normally, 10 under
+# valgrind (VALGRIND_SLOW_FACTOR changes it). Durations asserted by a test and the polls that
+# wait for the binary are multiplied by it: [ "$ms" -lt $((1000 * $(slow_factor))) ].
+slow_factor() {
+    if under_valgrind; then echo "${VALGRIND_SLOW_FACTOR:-10}"; else echo 1; fi
+}
+
+# bs_exec ARGS...: run "$BOOTSTRAP" ARGS in the current environment, under valgrind when
+# VALGRIND=1 (the same options as run_bs). For a background run whose pid matters, or under
+# `env -i`, use the array instead: env -i ... "${BS_EXEC[@]}" ARGS &  (valgrind keeps the pid).
+bs_exec() {
+    "${BS_WRAP[@]+"${BS_WRAP[@]}"}" "$BOOTSTRAP" "$@"
+}
+
 # at_exit CMD...: run CMD (as one eval'd string) when the test exits, before cleanup.
 at_exit() {
     _LIB_EXIT_CMDS+=("$*")
+}
+
+# Every test that started the mock gets a token-leak scan at exit, whatever it asserted
+# itself: the binary's captured stdout/stderr ($T/out, $T/err, $T/runs/), every state
+# directory under $T (state file, log file, hardware report) and the mock's request logs
+# (the CDN side records a raw Authorization header) must not hold any of the mock's test
+# tokens. A test that plants a token on purpose sets LEAK_SCAN_AUTO=0.
+_lib_auto_leak_scan() {
+    local tok paths=() f hits=0
+    [ "${LEAK_SCAN_AUTO:-1}" = 1 ] || return 0
+    [ -n "${TOKEN_OK:-}${TOKEN_DENIED:-}${TOKEN_FG:-}" ] || return 0
+    if [ -n "${MOCK_HUB_URL:-}" ] && [ -n "${MOCK_PID:-}" ]; then
+        mkdir -p "$T/mock"
+        (mock_log) >"$T/mock/log-snapshot.jsonl" 2>/dev/null || true   # mock_log may `fail`
+    fi
+    for f in "$T/out" "$T/err" "$T/runs" "$T"/state* "$T"/*/state "$T/mock/log-snapshot.jsonl" \
+        "${MOCK_LOG:-}"; do
+        [ -n "$f" ] && [ -e "$f" ] && paths+=("$f")
+    done
+    [ ${#paths[@]} -gt 0 ] || return 0
+    for tok in "${TOKEN_OK:-}" "${TOKEN_DENIED:-}" "${TOKEN_FG:-}"; do
+        [ ${#tok} -ge 8 ] || continue
+        while IFS= read -r f; do
+            echo "token leak: a test token is in $f" >&2
+            hits=$((hits + 1))
+        done < <(grep -r -l -a -F -- "$tok" "${paths[@]}" 2>/dev/null || true)
+    done
+    [ "$hits" -eq 0 ]
 }
 
 _lib_cleanup() {
@@ -85,6 +158,10 @@ _lib_cleanup() {
     for c in "${_LIB_EXIT_CMDS[@]+"${_LIB_EXIT_CMDS[@]}"}"; do
         eval "$c" || true
     done
+    if [ "$rc" -eq 0 ] && ! _lib_auto_leak_scan; then
+        echo "FAIL: ${TEST_NAME:-test}: token leak found by the automatic scan" >&2
+        rc=1
+    fi
     mock_stop || true
     if [ "${KEEP:-0}" = 1 ] || { [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ "${KEEP:-0}" = fail ]; }; then
         echo "kept $T" >&2
@@ -279,7 +356,8 @@ expected_size() {
 # options, and the VAR=value words before "--". Stdin is /dev/null unless BS_STDIN
 # names a file. stdout -> $T/out, stderr -> $T/err (copies kept as $T/runs/N.out|err),
 # exit status -> $RC. Never fails the test by itself. BS_TIMEOUT (default 300 s) ends
-# a hung run with RC=124; VALGRIND=1 runs it under valgrind (errors -> RC=99).
+# a hung run with RC=124; VALGRIND=1 runs it under valgrind (errors -> RC=99) and
+# multiplies BS_TIMEOUT by slow_factor.
 run_bs() {
     local envs=() i have_sep=0
     for i in "$@"; do
@@ -303,12 +381,11 @@ run_bs() {
     for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
         [ -z "${!v:-}" ] || base+=("$v=${!v}")
     done
-    local wrap=(timeout -k 5 "${BS_TIMEOUT:-300}")
-    if [ "${VALGRIND:-0}" = 1 ]; then
-        # make valgrind: memory errors and definite/indirect leaks -> exit 99 (docs/reliability.md)
-        wrap+=(valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect
-               --error-exitcode=99 --track-fds=no --quiet)
-    fi
+    # make valgrind: memory errors and definite/indirect leaks -> exit 99 (BS_WRAP above),
+    # and BS_TIMEOUT is multiplied by slow_factor
+    local limit=${BS_TIMEOUT:-300}
+    if under_valgrind; then limit=$((limit * $(slow_factor))); fi
+    local wrap=(timeout -k 5 "$limit" "${BS_WRAP[@]+"${BS_WRAP[@]}"}")
     _LIB_RUNS=$((_LIB_RUNS + 1))
     if env -i "${base[@]}" "${envs[@]+"${envs[@]}"}" "${wrap[@]}" "$BOOTSTRAP" "$@" \
         <"${BS_STDIN:-/dev/null}" >"$T/out" 2>"$T/err"; then
