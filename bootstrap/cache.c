@@ -103,7 +103,7 @@ enum bs_err cache_prepare(const struct cache_repo *c, struct bs_diag *d)
 {
     static const char *sub[] = {"blobs", "snapshots", "refs"};
     char p[PATH_MAX];
-    enum bs_err rc;
+    enum bs_err rc = BS_OK;
     size_t i;
 
     for (i = 0; i < BS_ARRAY_LEN(sub); i++) {
@@ -111,13 +111,18 @@ enum bs_err cache_prepare(const struct cache_repo *c, struct bs_diag *d)
             return diag_set(d, BS_E_USAGE, "cache path too long");
         rc = mkdir_p(p, 0777, d);
         if (rc)
-            return rc;
+            goto out;
     }
     if (joinf(p, sizeof(p), "%s/CACHEDIR.TAG", c->root))
         return diag_set(d, BS_E_USAGE, "cache path too long");
     if (!exists(p))
-        return write_atomic(p, CACHEDIR_TAG, strlen(CACHEDIR_TAG), file_mode(), d);
-    return BS_OK;
+        rc = write_atomic(p, CACHEDIR_TAG, strlen(CACHEDIR_TAG), file_mode(), d);
+out:
+    if (rc == BS_E_IO)
+        diag_hint(d, "make '%s' writable, or point HF_HUB_CACHE (or HF_HOME) at a writable "
+                     "folder",
+                  c->root);
+    return rc;
 }
 
 enum bs_err cache_link_target(const char *path, const char *etag, char *out, size_t len)
@@ -215,6 +220,29 @@ bool cache_pointer_ok(const struct cache_repo *c, const char *commit, const char
     return S_ISREG(st.st_mode) && (uint64_t)st.st_size == size;
 }
 
+bool cache_modified_after(double mtime, double recorded)
+{
+    return mtime - 1 > recorded;
+}
+
+static double mtime_of(const struct stat *st)
+{
+    return (double)st->st_mtim.tv_sec + (double)st->st_mtim.tv_nsec / 1e9;
+}
+
+bool cache_blob_suspect(const struct cache_repo *c, const char *commit, const char *path,
+                        const char *etag)
+{
+    char p[PATH_MAX], blob[PATH_MAX];
+    struct stat ls, bs;
+
+    if (cache_snapshot_path(c, commit, path, p, sizeof(p)) ||
+        cache_blob_path(c, etag, blob, sizeof(blob)) || lstat(p, &ls) < 0 ||
+        !S_ISLNK(ls.st_mode) || lstat(blob, &bs) < 0 || !S_ISREG(bs.st_mode))
+        return false;
+    return cache_modified_after(mtime_of(&bs), mtime_of(&ls));
+}
+
 static enum bs_err mkdir_parent(const char *p, struct bs_diag *d)
 {
     char dir[PATH_MAX];
@@ -230,7 +258,8 @@ static enum bs_err tmp_name(const char *dst, char *out, size_t len)
 }
 
 enum bs_err cache_link_pointer(const struct cache_repo *c, const char *commit, const char *path,
-                               const char *etag, bool no_symlinks, struct bs_diag *d)
+                               const char *etag, bool no_symlinks, bool *fell_back,
+                               struct bs_diag *d)
 {
     char p[PATH_MAX], target[PATH_MAX], tmp[PATH_MAX], blob[PATH_MAX];
     enum bs_err rc;
@@ -246,9 +275,17 @@ enum bs_err cache_link_pointer(const struct cache_repo *c, const char *commit, c
     if (no_symlinks)
         return cache_place_file(blob, p, true, &linked, d);
     (void)unlink(tmp);
-    if (symlink(target, tmp) < 0)
-        return diag_set(d, errno == ENOSPC ? BS_E_NOSPACE : BS_E_IO,
-                        "cannot create symlink '%s': %s", tmp, strerror(errno));
+    if (symlink(target, tmp) < 0) {
+        int e = errno;
+        if (e == EPERM || e == ENOSYS || e == EOPNOTSUPP) {
+            /* no symlinks on this file system: huggingface_hub's no-symlink layout */
+            if (fell_back)
+                *fell_back = true;
+            return cache_place_file(blob, p, true, &linked, d);
+        }
+        return diag_set(d, e == ENOSPC ? BS_E_NOSPACE : BS_E_IO,
+                        "cannot create symlink '%s': %s", tmp, strerror(e));
+    }
     if (rename(tmp, p) < 0) {
         int e = errno;
         (void)unlink(tmp);
@@ -540,27 +577,71 @@ static enum bs_err metadata_path(const char *dir, const char *path, char *out, s
     return joinf(out, len, "%s/.cache/huggingface/download/%s.metadata", dir, path);
 }
 
-bool cache_local_fresh(const char *dir, const char *path, const char *etag, uint64_t size)
+enum cache_local_state cache_local_judge(bool meta_names_etag, double meta_ts, double mtime,
+                                         uint64_t file_size, uint64_t size)
+{
+    if (!meta_names_etag)
+        return CACHE_LOCAL_OTHER;
+    if (file_size != size || cache_modified_after(mtime, meta_ts))
+        return CACHE_LOCAL_TOUCHED;
+    return CACHE_LOCAL_FRESH;
+}
+
+enum cache_local_state cache_local_check(const char *dir, const char *path, const char *etag,
+                                         uint64_t size)
 {
     char p[PATH_MAX], mp[PATH_MAX], *data = NULL, commit[41], e[HUB_ETAG_MAX + 1];
     struct stat st;
     size_t n = 0;
-    double ts, mtime;
-    bool ok = false;
+    double ts = 0;
+    bool named = false;
 
     if (!path_is_safe_relative(path) || joinf(p, sizeof(p), "%s/%s", dir, path) ||
         metadata_path(dir, path, mp, sizeof(mp)))
-        return false;
-    if (stat(p, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != size)
-        return false;
+        return CACHE_LOCAL_ABSENT;
+    if (stat(p, &st) < 0 || !S_ISREG(st.st_mode))
+        return CACHE_LOCAL_ABSENT;
     if (read_file_max(mp, 4096, true, &data, &n, NULL))
-        return false;
-    if (cache_parse_local_metadata(data, n, commit, e, &ts) == BS_OK && strcmp(e, etag) == 0) {
-        mtime = (double)st.st_mtim.tv_sec + (double)st.st_mtim.tv_nsec / 1e9;
-        ok = mtime - 1 <= ts;
-    }
+        return CACHE_LOCAL_OTHER;
+    named = cache_parse_local_metadata(data, n, commit, e, &ts) == BS_OK && strcmp(e, etag) == 0;
     free(data);
-    return ok;
+    return cache_local_judge(named, ts, mtime_of(&st), (uint64_t)st.st_size, size);
+}
+
+bool cache_local_fresh(const char *dir, const char *path, const char *etag, uint64_t size)
+{
+    return cache_local_check(dir, path, etag, size) == CACHE_LOCAL_FRESH;
+}
+
+enum bs_err cache_modified_name(const char *dir, const char *path, int64_t t, char *out,
+                                size_t len)
+{
+    struct tm tm;
+    time_t tt = (time_t)t;
+    char stamp[32];
+
+    if (!path_is_safe_relative(path) || !gmtime_r(&tt, &tm) ||
+        strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm) == 0)
+        return BS_E_PARSE;
+    return joinf(out, len, "%s/.cache/huggingface/modified/%s.%s", dir, path, stamp);
+}
+
+enum bs_err cache_local_set_aside(const char *dir, const char *path, char *out, size_t len,
+                                  struct bs_diag *d)
+{
+    char p[PATH_MAX];
+    enum bs_err rc;
+
+    if (joinf(p, sizeof(p), "%s/%s", dir, path) ||
+        cache_modified_name(dir, path, (int64_t)time(NULL), out, len))
+        return diag_set(d, BS_E_USAGE, "path too long or unsafe: '%s'", path);
+    rc = mkdir_parent(out, d);
+    if (rc)
+        return rc;
+    if (rename(p, out) < 0)
+        return diag_set(d, BS_E_IO, "cannot move the edited '%s' to '%s': %s", p, out,
+                        strerror(errno));
+    return BS_OK;
 }
 
 static enum bs_err write_if_missing(const char *p, const char *text, struct bs_diag *d)

@@ -81,7 +81,30 @@ bool cache_pointer_ok(const struct cache_repo *c, const char *commit, const char
  * blob. The blob must exist.
  */
 enum bs_err cache_link_pointer(const struct cache_repo *c, const char *commit, const char *path,
-                               const char *etag, bool no_symlinks, struct bs_diag *d);
+                               const char *etag, bool no_symlinks, bool *fell_back,
+                               struct bs_diag *d);
+/*
+ * (cache_link_pointer) A file system without symlinks (symlink() fails with
+ * EPERM, ENOSYS or EOPNOTSUPP: exFAT, some FUSE/SMB mounts) gets the
+ * no_symlinks layout instead, as huggingface_hub does; *fell_back (may be
+ * NULL) is set so the caller can warn once and skip further symlink tries.
+ */
+
+/*
+ * Pure: huggingface_hub's local-dir rule turned around: true when a file's
+ * mtime says it was written after the moment recorded at placement
+ * (mtime - 1 > recorded; one second of slack for coarse clocks).
+ */
+bool cache_modified_after(double mtime, double recorded);
+
+/*
+ * True when blobs/<etag> was written after snapshots/<commit>/<path> (a
+ * symlink) was made: someone edited the blob in place (through the link, or
+ * through a hard link in a local dir). The caller re-hashes it. False when
+ * either is missing or the entry is not a symlink.
+ */
+bool cache_blob_suspect(const struct cache_repo *c, const char *commit, const char *path,
+                        const char *etag);
 
 /* Touch .no_exist/<commit>/<path>. */
 enum bs_err cache_mark_no_exist(const struct cache_repo *c, const char *commit, const char *path,
@@ -126,6 +149,29 @@ enum bs_err cache_parse_local_metadata(const char *s, size_t n, char commit[41],
  * and is not older than the file (huggingface_hub's "file_mtime - 1 <= ts").
  */
 bool cache_local_fresh(const char *dir, const char *path, const char *etag, uint64_t size);
+
+enum cache_local_state {
+    CACHE_LOCAL_ABSENT = 0, /* no regular file at <dir>/<path> */
+    CACHE_LOCAL_OTHER,      /* no usable metadata, or it names another etag */
+    CACHE_LOCAL_FRESH,      /* metadata names etag, size right, not modified after it */
+    CACHE_LOCAL_TOUCHED     /* metadata names etag, but the file was modified (mtime or size) */
+};
+/* Pure: the state from what stat and the metadata said. */
+enum cache_local_state cache_local_judge(bool meta_names_etag, double meta_ts, double mtime,
+                                         uint64_t file_size, uint64_t size);
+/* The state of <dir>/<path> against etag and size (stat + metadata). */
+enum cache_local_state cache_local_check(const char *dir, const char *path, const char *etag,
+                                         uint64_t size);
+
+/*
+ * Pure: where an edited local file is kept:
+ * "<dir>/.cache/huggingface/modified/<path>.<YYYYmmddTHHMMSSZ>" (UTC of t).
+ */
+enum bs_err cache_modified_name(const char *dir, const char *path, int64_t t, char *out,
+                                size_t len);
+/* Move <dir>/<path> to cache_modified_name(...) (out receives it). Never deletes it. */
+enum bs_err cache_local_set_aside(const char *dir, const char *path, char *out, size_t len,
+                                  struct bs_diag *d);
 
 /*
  * Put blob at <dir>/<path> (hard link when allowed and possible, else copy),

@@ -2,9 +2,11 @@
  * download.c - dl_snapshot() and dl_url(): metadata, cache checks, disk
  * check, locks, the transfer engine, snapshot links and --local-dir.
  *
- * Must not: log (the progress renderer excepted), read the environment
- * (hf_env comes in), send the token anywhere but the endpoint's origin, or
- * place a file that did not pass verification.
+ * Must not: log (the progress renderer and two warnings the user must see
+ * whatever the command: an edited --local-dir file moved aside, the cache's
+ * file system without symlinks), read the environment (hf_env comes in),
+ * send the token anywhere but the endpoint's origin, or place a file that
+ * did not pass verification.
  */
 #include "bootstrap.h"
 
@@ -61,6 +63,7 @@ struct dl_ctx {
     struct dl_item *items;
     size_t nitems;
     struct progress pg;
+    bool no_symlinks; /* HF_HUB_DISABLE_SYMLINKS, or the file system has none */
 };
 
 void dl_result_release(struct dl_result *res)
@@ -196,6 +199,17 @@ static bool same_device(const char *a, const char *b)
 
 /* ---- verification of what is cached ---- */
 
+/* Remove a blob that failed verification and the snapshot entry that leads to it. */
+static void drop_blob(struct dl_ctx *c, const struct dl_item *it)
+{
+    char blob[PATH_MAX], ptr[PATH_MAX];
+
+    if (cache_blob_path(&c->cr, it->etag, blob, sizeof(blob)) == BS_OK)
+        (void)unlink(blob);
+    if (cache_snapshot_path(&c->cr, c->commit, it->f.path, ptr, sizeof(ptr)) == BS_OK)
+        (void)unlink(ptr);
+}
+
 static enum bs_err verify_blob(struct dl_ctx *c, struct dl_item *it, bool *ok, struct bs_diag *d)
 {
     char blob[PATH_MAX], hex[65];
@@ -211,12 +225,57 @@ static enum bs_err verify_blob(struct dl_ctx *c, struct dl_item *it, bool *ok, s
     if (rc == BS_E_INTERRUPTED)
         return rc;
     *ok = rc == BS_OK && strcmp(hex, it->etag) == 0;
-    if (!*ok) {
-        char ptr[PATH_MAX];
-        (void)unlink(blob);
-        if (cache_snapshot_path(&c->cr, c->commit, it->f.path, ptr, sizeof(ptr)) == BS_OK)
-            (void)unlink(ptr);
+    if (!*ok)
+        drop_blob(c, it);
+    return BS_OK;
+}
+
+/* Local file of an item, compared with the blob and its etag. */
+enum local_verdict { LV_NONE = 0, LV_BLOB_GOOD, LV_BLOB_BAD };
+
+/*
+ * A local file whose metadata names the etag but which was modified after it
+ * (mtime or size; with --verify any such file) is hashed. Same content: only
+ * touched, the metadata is written anew later. Other content: the user's copy
+ * is moved aside (never deleted) and, when it is a hard link of the blob, the
+ * blob is bad too (LV_BLOB_BAD): the caller removes it and fetches again.
+ */
+static enum bs_err local_edit_check(struct dl_ctx *c, const struct dl_item *it,
+                                    enum local_verdict *v, struct bs_diag *d)
+{
+    char p[PATH_MAX], blob[PATH_MAX], hex[65], aside[PATH_MAX];
+    enum fetch_hash_kind k = fetch_hash_for_etag(it->etag);
+    enum cache_local_state ls;
+    struct stat ps, bs;
+    bool same_inode, match = false;
+    enum bs_err rc;
+
+    *v = LV_NONE;
+    ls = cache_local_check(c->rq->local_dir, it->f.path, it->etag, it->size);
+    if (ls != CACHE_LOCAL_TOUCHED && !(c->rq->verify && ls == CACHE_LOCAL_FRESH))
+        return BS_OK;
+    if (snprintf(p, sizeof(p), "%s/%s", c->rq->local_dir, it->f.path) >= (int)sizeof(p) ||
+        lstat(p, &ps) < 0 || !S_ISREG(ps.st_mode))
+        return BS_OK;
+    same_inode = cache_blob_path(&c->cr, it->etag, blob, sizeof(blob)) == BS_OK &&
+                 stat(blob, &bs) == 0 && bs.st_dev == ps.st_dev && bs.st_ino == ps.st_ino;
+    if ((uint64_t)ps.st_size == it->size && k != FETCH_HASH_NONE) {
+        rc = fetch_hash_file(p, k, hex, sizeof(hex), d);
+        if (rc == BS_E_INTERRUPTED)
+            return rc;
+        match = rc == BS_OK && strcmp(hex, it->etag) == 0;
     }
+    if (match) {
+        *v = same_inode ? LV_BLOB_GOOD : LV_NONE;
+        return BS_OK;
+    }
+    rc = cache_local_set_aside(c->rq->local_dir, it->f.path, aside, sizeof(aside), d);
+    if (rc)
+        return rc;
+    log_warn("'%s' was modified after it was downloaded: the edited file is kept as '%s', "
+             "the Hub's version is put back",
+             p, aside);
+    *v = same_inode ? LV_BLOB_BAD : LV_NONE;
     return BS_OK;
 }
 
@@ -243,8 +302,11 @@ static enum bs_err on_probe(void *ctx, struct fetch_job *job, const struct http_
         return rc;
     }
     rc = hub_parse_file_meta(rs, &m, d);
-    if (rc)
-        return diag_set(d, BS_E_NET, "%s", d ? d->msg : "no file metadata");
+    if (rc) {
+        /* keep the parser's message (formatting d->msg into itself would blank it) */
+        diag_prefix(d, "'%s'", it->f.path);
+        return BS_E_NET;
+    }
     if (strcmp(m.commit, c->commit) != 0)
         return diag_set(d, BS_E_NET, "the Hub answered for commit %s instead of %s ('%s')",
                         m.commit, c->commit, it->f.path);
@@ -290,6 +352,7 @@ static enum bs_err on_probe(void *ctx, struct fetch_job *job, const struct http_
         cache_blob_path(&c->cr, it->etag, job->final_path, sizeof(job->final_path)))
         return diag_set(d, BS_E_USAGE, "cache path too long");
     (void)snprintf(job->tag, sizeof(job->tag), "%s:%" PRIu64, it->etag, m.size);
+    job->final_mode = 0444; /* a hard link in a local dir must not be edited in place */
     return BS_OK;
 }
 
@@ -512,11 +575,19 @@ static enum bs_err snapshot_offline(struct dl_ctx *c, struct dl_result *res, str
     }
     for (i = 0; i < c->nitems; i++) {
         struct dl_item *it = &c->items[i];
+        enum local_verdict lv = LV_NONE;
         char p[PATH_MAX];
         bool present;
         if (cache_snapshot_path(&c->cr, c->commit, it->f.path, p, sizeof(p))) {
             rc = diag_set(d, BS_E_USAGE, "path too long");
             goto out;
+        }
+        if (c->rq->local_dir) {
+            rc = local_edit_check(c, it, &lv, d);
+            if (rc)
+                goto out;
+            if (lv == LV_BLOB_BAD)
+                drop_blob(c, it); /* then missing: it needs the network */
         }
         present = stat(p, &st) == 0 && S_ISREG(st.st_mode);
         if (present) {
@@ -531,7 +602,9 @@ static enum bs_err snapshot_offline(struct dl_ctx *c, struct dl_result *res, str
                 first_missing = it->f.path;
             continue;
         }
-        if (c->rq->verify && it->st == IT_CACHED && fetch_hash_for_etag(it->etag)) {
+        if ((c->rq->verify ||
+             (lv == LV_NONE && cache_blob_suspect(&c->cr, c->commit, it->f.path, it->etag))) &&
+            it->st == IT_CACHED && fetch_hash_for_etag(it->etag)) {
             char hex[65];
             rc = fetch_hash_file(p, fetch_hash_for_etag(it->etag), hex, sizeof(hex), d);
             if (rc)
@@ -569,30 +642,40 @@ static enum bs_err classify_items(struct dl_ctx *c, bool *all_present, struct bs
     *all_present = true;
     for (i = 0; i < c->nitems; i++) {
         struct dl_item *it = &c->items[i];
+        enum local_verdict lv = LV_NONE;
+        bool suspect;
         it->st = IT_FETCH;
-        if (cache_pointer_ok(&c->cr, c->commit, it->f.path, it->etag, it->size,
-                             c->env->disable_symlinks) ||
-            cache_blob_ok(&c->cr, it->etag, it->size)) {
+        if (c->rq->local_dir) {
+            rc = local_edit_check(c, it, &lv, d);
+            if (rc)
+                return rc;
+        }
+        /* written after its snapshot link was made: edited in place, re-hash it */
+        suspect = lv == LV_NONE && cache_blob_suspect(&c->cr, c->commit, it->f.path, it->etag);
+        if (lv == LV_BLOB_BAD) {
+            drop_blob(c, it);
+        } else if (cache_pointer_ok(&c->cr, c->commit, it->f.path, it->etag, it->size,
+                                    c->no_symlinks) ||
+                   cache_blob_ok(&c->cr, it->etag, it->size)) {
             it->st = IT_CACHED;
         } else if (c->rq->local_dir &&
                    cache_local_fresh(c->rq->local_dir, it->f.path, it->etag, it->size)) {
             it->st = IT_LOCAL_FRESH;
         }
-        if (c->rq->verify && it->st == IT_CACHED && cache_blob_ok(&c->cr, it->etag, it->size)) {
+        if ((c->rq->verify || suspect) && lv != LV_BLOB_GOOD && it->st == IT_CACHED &&
+            cache_blob_ok(&c->cr, it->etag, it->size)) {
             bool ok;
             rc = verify_blob(c, it, &ok, d);
             if (rc)
                 return rc;
             if (!ok)
                 it->st = IT_FETCH;
-        } else if (c->rq->verify && it->st == IT_LOCAL_FRESH && fetch_hash_for_etag(it->etag)) {
-            char p[PATH_MAX], hex[65];
-            (void)snprintf(p, sizeof(p), "%s/%s", c->rq->local_dir, it->f.path);
-            rc = fetch_hash_file(p, fetch_hash_for_etag(it->etag), hex, sizeof(hex), d);
-            if (rc == BS_E_INTERRUPTED)
+        }
+        if (it->st == IT_CACHED && (lv == LV_BLOB_GOOD || suspect) && !c->no_symlinks) {
+            /* touched, not changed: a fresh link, so the mtime check passes next time */
+            rc = cache_link_pointer(&c->cr, c->commit, it->f.path, it->etag, false, NULL, d);
+            if (rc)
                 return rc;
-            if (rc || strcmp(hex, it->etag) != 0)
-                it->st = IT_FETCH;
         }
         if (it->st == IT_FETCH)
             *all_present = false;
@@ -604,20 +687,29 @@ static enum bs_err link_cached(struct dl_ctx *c, struct bs_diag *d)
 {
     size_t i;
     enum bs_err rc;
+    bool fell_back = false;
 
     for (i = 0; i < c->nitems; i++) {
         struct dl_item *it = &c->items[i];
         if (it->st != IT_CACHED)
             continue;
-        if (cache_pointer_ok(&c->cr, c->commit, it->f.path, it->etag, it->size,
-                             c->env->disable_symlinks))
+        if (cache_pointer_ok(&c->cr, c->commit, it->f.path, it->etag, it->size, c->no_symlinks))
             continue;
         if (!cache_blob_ok(&c->cr, it->etag, it->size))
             continue;
-        rc = cache_link_pointer(&c->cr, c->commit, it->f.path, it->etag, c->env->disable_symlinks,
-                                d);
+        rc = cache_link_pointer(&c->cr, c->commit, it->f.path, it->etag, c->no_symlinks,
+                                &fell_back, d);
         if (rc)
             return rc;
+        if (fell_back && !c->no_symlinks) {
+            char snap[PATH_MAX];
+            c->no_symlinks = true;
+            (void)cache_snapshot_path(&c->cr, c->commit, NULL, snap, sizeof(snap));
+            log_warn("the file system of '%s' has no symbolic links: the snapshot gets copies "
+                     "of the files (hard links where possible) instead, as huggingface_hub "
+                     "does there",
+                     snap);
+        }
     }
     return BS_OK;
 }
@@ -654,12 +746,33 @@ static void remove_stale_partials(struct dl_ctx *c)
             read_file_max(rec, FETCH_RECORD_MAX, true, &data, &len, NULL))
             continue;
         if (fetch_record_parse(data, len, &r, NULL) == BS_OK) {
+            /* the blob is in place (a kill between its rename and the record's removal) */
+            if (cache_blob_ok(&c->cr, etag, r.size) &&
+                cache_lock(&c->cr, etag, 0, &fd, NULL) == BS_OK) {
+                if (cache_blob_ok(&c->cr, etag, r.size)) {
+                    (void)unlink(part);
+                    (void)unlink(rec);
+                    if (strlen(rec) + 4 < sizeof(rec)) {
+                        strcat(rec, ".tmp");
+                        (void)unlink(rec);
+                    }
+                }
+                cache_unlock(fd);
+                fd = -1;
+                fetch_record_release(&r);
+                free(data);
+                continue;
+            }
             for (i = 0; i < c->nitems; i++) {
                 const struct dl_item *it = &c->items[i];
                 if (it->st == IT_CACHED && strcmp(it->f.path, r.name) == 0 &&
                     strcmp(it->etag, etag) != 0 && cache_lock(&c->cr, etag, 0, &fd, NULL) == BS_OK) {
                     (void)unlink(part);
                     (void)unlink(rec);
+                    if (strlen(rec) + 4 < sizeof(rec)) {
+                        strcat(rec, ".tmp"); /* a torn record write of a killed run */
+                        (void)unlink(rec);
+                    }
                     cache_unlock(fd);
                     break;
                 }
@@ -791,8 +904,6 @@ static enum bs_err fetch_items(struct dl_ctx *c, const char *token, struct dl_re
             it->fetched = true;
         }
     }
-    if (rc == BS_OK)
-        remove_stale_partials(c);
 out:
     free(order);
     free(jobs);
@@ -816,6 +927,7 @@ enum bs_err dl_snapshot(const struct hf_env *env, const char *token, const struc
     hub_file_list_init(&l);
     c.env = env;
     c.rq = rq;
+    c.no_symlinks = env->disable_symlinks;
     rc = validate(rq, &c.type, d);
     if (rc)
         return rc;
@@ -847,7 +959,12 @@ enum bs_err dl_snapshot(const struct hf_env *env, const char *token, const struc
          * backoff.
          */
         rc = hub_fetch_revision_n(&hc, rev, 0, &info, d);
-        if (rc == BS_E_NET) {
+        /*
+         * A certificate that is not trusted or does not match the name is final: no
+         * second handshake, and no stale snapshot either (huggingface_hub re-raises an
+         * SSLError instead of falling back to the cache).
+         */
+        if (rc == BS_E_NET && !info.net_permanent) {
             struct dl_ctx c2 = c;
             struct bs_diag d2;
             c2.items = NULL;
@@ -914,6 +1031,7 @@ enum bs_err dl_snapshot(const struct hf_env *env, const char *token, const struc
         if (rc)
             goto out;
     }
+    remove_stale_partials(&c);
     rc = materialise_local(&c, d);
     if (rc)
         goto out;

@@ -405,6 +405,35 @@ enum fetch_action fetch_classify(long status, CURLcode cc, bool from_token_origi
     return FETCH_ACT_FAIL;
 }
 
+const char *fetch_curl_text(CURLcode cc)
+{
+    switch (cc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+        return "cannot resolve the host name (DNS)";
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return "cannot resolve the proxy host name (DNS)";
+    case CURLE_COULDNT_CONNECT:
+        return "connection refused or host unreachable";
+    case CURLE_OPERATION_TIMEDOUT:
+        return "timed out";
+    case CURLE_PEER_FAILED_VERIFICATION:
+        return "the server's TLS certificate does not match its name or is not trusted";
+    case CURLE_SSL_CACERT_BADFILE:
+        return "cannot read the CA certificate bundle";
+    case CURLE_SSL_CONNECT_ERROR:
+        return "TLS handshake failed";
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+        return "connection reset";
+    case CURLE_GOT_NOTHING:
+        return "the server closed the connection without answering";
+    case CURLE_PARTIAL_FILE:
+        return "the server closed the connection in the middle of the body";
+    default:
+        return curl_easy_strerror(cc);
+    }
+}
+
 enum fetch_hash_kind fetch_hash_for_etag(const char *etag)
 {
     size_t n = strlen(etag), i;
@@ -913,6 +942,19 @@ static void read_boot_id(struct engine *E)
 
 /* ---- records ---- */
 
+/*
+ * A kill between writing "<record>.tmp" and its rename leaves the temp file;
+ * the job holds the file's lock whenever it opens or finishes, so any such
+ * file is stale then and goes.
+ */
+static void record_tmp_remove(const struct fetch_job *job)
+{
+    char tmp[PATH_MAX + 8];
+
+    if (job->rec_path[0] && snprintf(tmp, sizeof(tmp), "%s.tmp", job->rec_path) < (int)sizeof(tmp))
+        (void)unlink(tmp);
+}
+
 /* Write the record: temp file + rename; durable adds fsync of file and folder. */
 static enum bs_err record_write(struct engine *E, size_t i, bool durable)
 {
@@ -1075,6 +1117,7 @@ static enum bs_err job_open(struct engine *E, size_t i)
         return BS_OK; /* relocation: same file, new URL */
     }
     job_close(E, i, true);
+    record_tmp_remove(job);
     fetch_rs_clear(&j->done);
     fetch_rs_clear(&j->durable);
     j->ncd = 0;
@@ -1564,7 +1607,7 @@ static void xfer_done(struct engine *E, struct xfer *x, CURLcode cc)
         return;
     if (cc != CURLE_OK) {
         act = fetch_classify(0, cc, x->hub_origin);
-        (void)snprintf(why, sizeof(why), "%s%s%s", curl_easy_strerror(cc), x->errbuf[0] ? ": " : "",
+        (void)snprintf(why, sizeof(why), "%s%s%s", fetch_curl_text(cc), x->errbuf[0] ? ": " : "",
                        x->errbuf);
         if (act == FETCH_ACT_RETRY)
             failure(E, x, why, 0);
@@ -1715,6 +1758,7 @@ static void apply_reset(struct engine *E, size_t i)
         job_close(E, i, false);
         (void)unlink(job->part_path);
         (void)unlink(job->rec_path);
+        record_tmp_remove(job);
         (void)snprintf(job->url, sizeof(job->url), "%s", j->probe_url);
         j->hops = 0;
         j->st = JS_PROBE_WAIT;
@@ -1901,6 +1945,7 @@ static void finalize_job(struct engine *E, size_t i)
         j->open_part[0] = '\0';
         (void)unlink(job->part_path);
         (void)unlink(job->rec_path);
+        record_tmp_remove(job);
         if (job->refetches > E->max_refetch) {
             (void)fail(E, BS_E_CHECKSUM,
                        "'%s' failed verification %u times: %s is %s, expected %s", job->name,
@@ -1922,6 +1967,8 @@ static void finalize_job(struct engine *E, size_t i)
         }
         return;
     }
+    if (job->final_mode)
+        (void)fchmod(j->fd, (mode_t)job->final_mode); /* a guard only: some FUSE file systems refuse */
     if (fdatasync(j->fd) < 0) {
         (void)fail(E, BS_E_IO, "cannot flush '%s': %s", job->part_path, strerror(errno));
         return;
@@ -1936,6 +1983,7 @@ static void finalize_job(struct engine *E, size_t i)
     if (path_dirname(job->final_path, dir, sizeof(dir)) == BS_OK)
         (void)fsync_dir(dir, NULL);
     (void)unlink(job->rec_path);
+    record_tmp_remove(job);
     j->st = JS_FINISHED;
     job->state = FETCH_JOB_DONE;
     log_debug("'%s' verified and in place %" PRIu64 " ms after its last byte arrived",

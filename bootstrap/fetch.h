@@ -134,6 +134,12 @@ enum fetch_action {
 /* status 0 = no HTTP response (look at cc). from_token_origin: the request went to the Hub. */
 enum fetch_action fetch_classify(long status, CURLcode cc, bool from_token_origin);
 
+/*
+ * Pure: what a transport error means, in the words http.c uses (DNS,
+ * certificate, refused, reset); curl_easy_strerror() for the rest.
+ */
+const char *fetch_curl_text(CURLcode cc);
+
 /* ---- jobs ---- */
 
 enum fetch_hash_kind { FETCH_HASH_NONE = 0, FETCH_HASH_SHA256, FETCH_HASH_GITSHA1 };
@@ -159,6 +165,8 @@ struct fetch_job {
     char rec_path[PATH_MAX];     /* resume record */
     char final_path[PATH_MAX];   /* verified data is renamed here */
     char tag[192];               /* identity stored in the record */
+    unsigned final_mode;         /* 0: keep; else the verified file's mode before the rename
+                                    (blobs: 0444, so an in-place edit of a link fails) */
     void *user;                  /* borrowed: the caller's */
     /* results */
     enum fetch_job_state state;

@@ -754,6 +754,7 @@ enum bs_err hub_fetch_revision_n(const struct hub_ctx *c, const char *rev, unsig
     char url[4096];
     enum bs_err rc;
 
+    ret->net_permanent = false;
     if (hub_revision_url(c->env->endpoint, c->type, c->repo, rev, url, sizeof(url)))
         return diag_set(d, BS_E_USAGE, "revision URL too long");
     memset(&rq, 0, sizeof(rq));
@@ -768,8 +769,11 @@ enum bs_err hub_fetch_revision_n(const struct hub_ctx *c, const char *rev, unsig
     pol.retries = retries;
     http_response_init(&rs);
     rc = http_perform_retry(&rq, &pol, &rs, d);
-    if (rc)
+    if (rc) {
+        if (rc == BS_E_NET && rs.curl_code != CURLE_OK && !http_curl_retryable(rs.curl_code))
+            ret->net_permanent = true;
         goto out;
+    }
     if (rs.status != 200) {
         rc = http_hub_error(&rs, c->repo, had_token(c, &rs), d);
         if (rc == BS_OK)

@@ -74,6 +74,12 @@ struct hub_repo_info {
     bool gated, private_repo, disabled;
     char **siblings;              /* owned: rfilename of every file (fallback listing) */
     size_t nsiblings;
+    /*
+     * Set by hub_fetch_revision*() when it fails with BS_E_NET for a transport
+     * error a retry cannot fix (a certificate that is not trusted or does not
+     * match the name: http_curl_retryable() false). Such a failure is final.
+     */
+    bool net_permanent;
 };
 /* Parse a repo-info document. BS_E_PARSE when it is not JSON or has no valid "sha". */
 enum bs_err hub_parse_repo_info(const char *json, size_t len, struct hub_repo_info *ret,

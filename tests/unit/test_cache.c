@@ -132,7 +132,7 @@ static void test_layout(void)
     CHECK(!cache_blob_ok(&c, ETAG_A, 11));
     CHECK(!cache_blob_ok(&c, ETAG_B, 10));
     CHECK(!cache_pointer_ok(&c, COMMIT, "model.pth", ETAG_A, 10, false));
-    CHECK_INT(cache_link_pointer(&c, COMMIT, "model.pth", ETAG_A, false, &d), BS_OK);
+    CHECK_INT(cache_link_pointer(&c, COMMIT, "model.pth", ETAG_A, false, NULL, &d), BS_OK);
     CHECK(cache_pointer_ok(&c, COMMIT, "model.pth", ETAG_A, 10, false));
     CHECK_INT(cache_snapshot_path(&c, COMMIT, "model.pth", p2, sizeof(p2)), BS_OK);
     k = readlink(p2, link, sizeof(link) - 1);
@@ -141,7 +141,7 @@ static void test_layout(void)
         link[k] = '\0';
         CHECK_STR(link, "../../blobs/" ETAG_A);
     }
-    CHECK_INT(cache_link_pointer(&c, COMMIT, "sub/dir/model.pth", ETAG_A, false, &d), BS_OK);
+    CHECK_INT(cache_link_pointer(&c, COMMIT, "sub/dir/model.pth", ETAG_A, false, NULL, &d), BS_OK);
     CHECK(cache_pointer_ok(&c, COMMIT, "sub/dir/model.pth", ETAG_A, 10, false));
     CHECK_INT(cache_snapshot_path(&c, COMMIT, "sub/dir/model.pth", p2, sizeof(p2)), BS_OK);
     k = readlink(p2, link, sizeof(link) - 1);
@@ -153,13 +153,13 @@ static void test_layout(void)
     CHECK(!cache_pointer_ok(&c, COMMIT, "model.pth", ETAG_B, 10, false));
     CHECK_INT(cache_blob_path(&c, ETAG_B, p, sizeof(p)), BS_OK);
     put(p, "abc");
-    CHECK_INT(cache_link_pointer(&c, COMMIT, "model.pth", ETAG_B, false, &d), BS_OK);
+    CHECK_INT(cache_link_pointer(&c, COMMIT, "model.pth", ETAG_B, false, NULL, &d), BS_OK);
     CHECK(cache_pointer_ok(&c, COMMIT, "model.pth", ETAG_B, 3, false));
     /* dangling link (blob removed) is not ok */
-    CHECK_INT(cache_link_pointer(&c, COMMIT, "gone.bin", "deadbeef", false, &d), BS_OK);
+    CHECK_INT(cache_link_pointer(&c, COMMIT, "gone.bin", "deadbeef", false, NULL, &d), BS_OK);
     CHECK(!cache_pointer_ok(&c, COMMIT, "gone.bin", "deadbeef", 0, false));
     /* symlinks disabled: a copy (hard link) of the blob in the snapshot */
-    CHECK_INT(cache_link_pointer(&c, COMMIT, "copy.bin", ETAG_A, true, &d), BS_OK);
+    CHECK_INT(cache_link_pointer(&c, COMMIT, "copy.bin", ETAG_A, true, NULL, &d), BS_OK);
     CHECK_INT(cache_snapshot_path(&c, COMMIT, "copy.bin", p2, sizeof(p2)), BS_OK);
     CHECK(lstat(p2, &st) == 0 && S_ISREG(st.st_mode));
     CHECK(cache_pointer_ok(&c, COMMIT, "copy.bin", ETAG_A, 10, true));
@@ -252,6 +252,20 @@ static void test_local_dir(void)
     ts[1] = ts[0];
     CHECK(utimensat(AT_FDCWD, p, ts, 0) == 0);
     CHECK(!cache_local_fresh(local, "sub/x.bin", ETAG_A, 12));
+    CHECK_INT(cache_local_check(local, "sub/x.bin", ETAG_A, 12), CACHE_LOCAL_TOUCHED);
+    CHECK_INT(cache_local_check(local, "sub/x.bin", ETAG_B, 12), CACHE_LOCAL_OTHER);
+    CHECK_INT(cache_local_check(local, "sub/none.bin", ETAG_A, 12), CACHE_LOCAL_ABSENT);
+    CHECK_INT(cache_local_check(local, "config.json", ETAG_B, 12), CACHE_LOCAL_FRESH);
+
+    /* an edited file goes aside under .cache/huggingface/modified/, never away */
+    {
+        char aside[PATH_MAX];
+        CHECK_INT(cache_local_set_aside(local, "sub/x.bin", aside, sizeof(aside), &d), BS_OK);
+        CHECK(strstr(aside, "/.cache/huggingface/modified/sub/x.bin.") != NULL);
+        CHECK(stat(aside, &a) == 0 && a.st_size == 12);
+        CHECK(stat(p, &a) != 0);
+        CHECK_INT(cache_local_check(local, "sub/x.bin", ETAG_A, 12), CACHE_LOCAL_ABSENT);
+    }
 
     /* place_file replaces an existing file atomically */
     (void)snprintf(p, sizeof(p), "%s/dst.txt", root);
@@ -261,6 +275,53 @@ static void test_local_dir(void)
     CHECK(data && strcmp(data, "hello world\n") == 0);
     free(data);
     CHECK_INT(cache_place_file("/nonexistent/x", p, true, &linked, &d), BS_E_IO);
+}
+
+/* huggingface_hub's mtime rule, the local-file states and the set-aside name (pure). */
+static void test_modified_rules(void)
+{
+    char out[PATH_MAX];
+
+    CHECK(!cache_modified_after(100.0, 100.0));
+    CHECK(!cache_modified_after(101.0, 100.0)); /* one second of slack */
+    CHECK(cache_modified_after(101.5, 100.0));
+    CHECK(!cache_modified_after(50.0, 100.0));
+    CHECK_INT(cache_local_judge(false, 100.0, 100.0, 12, 12), CACHE_LOCAL_OTHER);
+    CHECK_INT(cache_local_judge(true, 100.0, 100.5, 12, 12), CACHE_LOCAL_FRESH);
+    CHECK_INT(cache_local_judge(true, 100.0, 102.0, 12, 12), CACHE_LOCAL_TOUCHED);
+    CHECK_INT(cache_local_judge(true, 100.0, 90.0, 13, 12), CACHE_LOCAL_TOUCHED);
+    CHECK_INT(cache_modified_name("/w/ck", "sub/model.pth", 1764547200, out, sizeof(out)), BS_OK);
+    CHECK_STR(out, "/w/ck/.cache/huggingface/modified/sub/model.pth.20251201T000000Z");
+    CHECK_INT(cache_modified_name("/w/ck", "../x", 0, out, sizeof(out)), BS_E_PARSE);
+    CHECK_INT(cache_modified_name("/w/ck", "x", 0, out, 10), BS_E_PARSE);
+}
+
+/* blobs written after their snapshot link was made are suspect */
+static void test_blob_suspect(void)
+{
+    struct cache_repo c;
+    struct bs_diag d;
+    char blob[PATH_MAX];
+    struct timespec ts[2];
+
+    CHECK_INT(cache_repo_init(&c, root, HUB_REPO_MODEL, "org/suspect", &d), BS_OK);
+    CHECK_INT(cache_prepare(&c, &d), BS_OK);
+    CHECK_INT(cache_blob_path(&c, ETAG_A, blob, sizeof(blob)), BS_OK);
+    put(blob, "0123456789");
+    CHECK(!cache_blob_suspect(&c, COMMIT, "m.pth", ETAG_A)); /* no link yet */
+    CHECK_INT(cache_link_pointer(&c, COMMIT, "m.pth", ETAG_A, false, NULL, &d), BS_OK);
+    CHECK(!cache_blob_suspect(&c, COMMIT, "m.pth", ETAG_A));
+    clock_gettime(CLOCK_REALTIME, &ts[0]);
+    ts[0].tv_sec += 5;
+    ts[1] = ts[0];
+    CHECK(utimensat(AT_FDCWD, blob, ts, 0) == 0);
+    CHECK(cache_blob_suspect(&c, COMMIT, "m.pth", ETAG_A));
+    /* a fresh link clears it */
+    CHECK_INT(cache_link_pointer(&c, COMMIT, "m.pth", ETAG_A, false, NULL, &d), BS_OK);
+    ts[0].tv_sec -= 5;
+    ts[1] = ts[0];
+    CHECK(utimensat(AT_FDCWD, blob, ts, 0) == 0);
+    CHECK(!cache_blob_suspect(&c, COMMIT, "m.pth", ETAG_A));
 }
 
 int main(void)
@@ -276,6 +337,8 @@ int main(void)
     test_layout();
     test_tree_and_locks();
     test_local_dir();
+    test_modified_rules();
+    test_blob_suspect();
     rm_rf(tmpl);
     return check_summary();
 }

@@ -233,6 +233,17 @@ static void test_classify(void)
     CHECK_INT(fetch_hash_for_etag(""), FETCH_HASH_NONE);
 }
 
+/* transport errors in the words http.c uses: DNS and certificates named */
+static void test_curl_text(void)
+{
+    CHECK(strstr(fetch_curl_text(CURLE_COULDNT_RESOLVE_HOST), "(DNS)") != NULL);
+    CHECK(strstr(fetch_curl_text(CURLE_PEER_FAILED_VERIFICATION), "certificate") != NULL);
+    CHECK(strstr(fetch_curl_text(CURLE_PEER_FAILED_VERIFICATION), "does not match its name") !=
+          NULL);
+    CHECK(strstr(fetch_curl_text(CURLE_COULDNT_CONNECT), "refused") != NULL);
+    CHECK_STR(fetch_curl_text(CURLE_WRITE_ERROR), curl_easy_strerror(CURLE_WRITE_ERROR));
+}
+
 static void test_hash_file(void)
 {
     char path[] = "/tmp/bs-test-fetch.XXXXXX", hex[65];
@@ -259,6 +270,7 @@ int main(void)
     test_plan();
     test_record();
     test_classify();
+    test_curl_text();
     test_hash_file();
     return check_summary();
 }
