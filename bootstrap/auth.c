@@ -537,7 +537,7 @@ fail:
 
 /* ---- whoami ------------------------------------------------------------- */
 
-static void copy_str(char *dst, size_t dstlen, const cJSON *j)
+static void copy_json_str(char *dst, size_t dstlen, const cJSON *j)
 {
     size_t i;
 
@@ -595,13 +595,14 @@ enum bs_err auth_parse_whoami(const char *json, size_t len, struct auth_identity
         rc = diag_set(d, BS_E_PARSE, "the whoami answer has no user name");
         goto out;
     }
-    copy_str(ret->user, sizeof(ret->user), name);
-    copy_str(ret->fullname, sizeof(ret->fullname), cJSON_GetObjectItemCaseSensitive(j, "fullname"));
+    copy_json_str(ret->user, sizeof(ret->user), name);
+    copy_json_str(ret->fullname, sizeof(ret->fullname),
+                  cJSON_GetObjectItemCaseSensitive(j, "fullname"));
     auth = cJSON_GetObjectItemCaseSensitive(j, "auth");
     at = cJSON_GetObjectItemCaseSensitive(auth, "accessToken");
-    copy_str(ret->token_name, sizeof(ret->token_name),
-             cJSON_GetObjectItemCaseSensitive(at, "displayName"));
-    copy_str(ret->role, sizeof(ret->role), cJSON_GetObjectItemCaseSensitive(at, "role"));
+    copy_json_str(ret->token_name, sizeof(ret->token_name),
+                  cJSON_GetObjectItemCaseSensitive(at, "displayName"));
+    copy_json_str(ret->role, sizeof(ret->role), cJSON_GetObjectItemCaseSensitive(at, "role"));
     if (!ret->token_name[0])
         (void)snprintf(ret->token_name, sizeof(ret->token_name), "oauth-%s", ret->user);
     ret->fine_grained_gated_ok = true;

@@ -174,18 +174,6 @@ static const char *nonempty(const char *v)
     return v && *v ? v : NULL;
 }
 
-static void copy_str(char *dst, size_t dstlen, const char *src)
-{
-    size_t n = strlen(src ? src : "");
-
-    if (dstlen == 0)
-        return;
-    if (n >= dstlen)
-        n = dstlen - 1;
-    memcpy(dst, src ? src : "", n);
-    dst[n] = '\0';
-}
-
 /* Absolute form of a path given on the command line or in the environment. */
 static enum bs_err absolutize(const char *in, char *out, size_t outlen)
 {

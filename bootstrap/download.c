@@ -28,19 +28,6 @@
 #define SPACE_MARGIN   (64ull << 20)
 #define WALK_MAX_DEPTH 32
 
-/* Copy src into dst (n bytes), truncating; always NUL-terminated. */
-static void copy_str(char *dst, size_t n, const char *src)
-{
-    size_t l = strlen(src);
-
-    if (n == 0)
-        return;
-    if (l >= n)
-        l = n - 1;
-    memcpy(dst, src, l);
-    dst[l] = '\0';
-}
-
 enum item_state { IT_FETCH = 0, IT_CACHED, IT_LOCAL_FRESH };
 
 struct dl_item {

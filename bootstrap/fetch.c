@@ -53,19 +53,6 @@
 #define STEAL_MIN_MS    500           /* split only pieces with more time left */
 #define KICK_BYTES      (16ull << 20) /* start writeback every 16 MiB per file */
 
-/* Copy src into dst (n bytes), truncating; always NUL-terminated. */
-static void copy_str(char *dst, size_t n, const char *src)
-{
-    size_t l = strlen(src);
-
-    if (n == 0)
-        return;
-    if (l >= n)
-        l = n - 1;
-    memcpy(dst, src, l);
-    dst[l] = '\0';
-}
-
 /* ==== range sets ====================================================================== */
 
 void fetch_rs_init(struct fetch_rangeset *s)
@@ -407,31 +394,7 @@ enum fetch_action fetch_classify(long status, CURLcode cc, bool from_token_origi
 
 const char *fetch_curl_text(CURLcode cc)
 {
-    switch (cc) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-        return "cannot resolve the host name (DNS)";
-    case CURLE_COULDNT_RESOLVE_PROXY:
-        return "cannot resolve the proxy host name (DNS)";
-    case CURLE_COULDNT_CONNECT:
-        return "connection refused or host unreachable";
-    case CURLE_OPERATION_TIMEDOUT:
-        return "timed out";
-    case CURLE_PEER_FAILED_VERIFICATION:
-        return "the server's TLS certificate does not match its name or is not trusted";
-    case CURLE_SSL_CACERT_BADFILE:
-        return "cannot read the CA certificate bundle";
-    case CURLE_SSL_CONNECT_ERROR:
-        return "TLS handshake failed";
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-        return "connection reset";
-    case CURLE_GOT_NOTHING:
-        return "the server closed the connection without answering";
-    case CURLE_PARTIAL_FILE:
-        return "the server closed the connection in the middle of the body";
-    default:
-        return curl_easy_strerror(cc);
-    }
+    return http_curl_text(cc);
 }
 
 enum fetch_hash_kind fetch_hash_for_etag(const char *etag)

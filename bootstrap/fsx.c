@@ -288,3 +288,15 @@ enum bs_err disk_free_bytes(const char *path, uint64_t *ret, struct bs_diag *d)
     *ret = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
     return BS_OK;
 }
+
+void copy_str(char *dst, size_t dstlen, const char *src)
+{
+    size_t n = strlen(src ? src : "");
+
+    if (dstlen == 0)
+        return;
+    if (n >= dstlen)
+        n = dstlen - 1;
+    memcpy(dst, src ? src : "", n);
+    dst[n] = '\0';
+}

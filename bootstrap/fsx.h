@@ -57,6 +57,9 @@ enum bs_err path_dirname(const char *path, char *out, size_t outlen);
  */
 enum bs_err parse_u64(const char *s, uint64_t max, uint64_t *ret);
 
+/* Copy src (NULL counts as "") into dst of dstlen bytes, truncating; always terminated. */
+void copy_str(char *dst, size_t dstlen, const char *src);
+
 /* Free space in bytes for unprivileged users at path (statvfs f_bavail). */
 enum bs_err disk_free_bytes(const char *path, uint64_t *ret, struct bs_diag *d);
 

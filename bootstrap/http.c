@@ -258,7 +258,7 @@ static bool resolve_location(const char *base, const char *loc, char *out, size_
     return ok;
 }
 
-static const char *curl_problem(CURLcode c)
+const char *http_curl_text(CURLcode c)
 {
     switch (c) {
     case CURLE_COULDNT_RESOLVE_HOST:
@@ -487,7 +487,7 @@ static enum bs_err one_hop(CURL *h, const struct http_request *rq, const char *u
     }
     if (c != CURLE_OK) {
         rs->status = 0;
-        rc = diag_set(d, BS_E_NET, "%s", curl_problem(c));
+        rc = diag_set(d, BS_E_NET, "%s", http_curl_text(c));
         goto out;
     }
     (void)curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &rs->status);

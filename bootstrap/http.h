@@ -96,6 +96,9 @@ enum bs_err http_perform(const struct http_request *rq, struct http_response *rs
 const char *http_header(const struct http_response *rs, const char *name, char *out,
                         size_t outlen);
 
+/* A user-facing description of a libcurl error ("cannot resolve the host name (DNS)"). */
+const char *http_curl_text(CURLcode c);
+
 /* True for 408, 429, 500, 502, 503, 504 (huggingface_hub's retry list). */
 bool http_status_retryable(long status);
 /* True for transport errors worth retrying (not certificate or usage errors). */

@@ -118,18 +118,6 @@ static void progress_item(struct run_ctx *c, const char *fmt, ...)
     (void)run_save(c, NULL);
 }
 
-static void copy_str(char *dst, size_t dstlen, const char *src)
-{
-    size_t n = strlen(src ? src : "");
-
-    if (dstlen == 0)
-        return;
-    if (n >= dstlen)
-        n = dstlen - 1;
-    memcpy(dst, src ? src : "", n);
-    dst[n] = '\0';
-}
-
 /* ---- detect ------------------------------------------------------------ */
 
 static void requirements_from_manifest(const struct run_ctx *c, struct hw_requirements *req)
