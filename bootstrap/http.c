@@ -507,8 +507,12 @@ enum bs_err http_perform(const struct http_request *rq, struct http_response *rs
 
     if (strlen(rq->url) >= sizeof(url))
         return diag_set(d, BS_E_USAGE, "URL too long");
-    if (is_https(rq->url) && (rc = http_prepare_tls(NULL, d)) != BS_OK)
+    if (is_https(rq->url) && (rc = http_prepare_tls(NULL, d)) != BS_OK) {
+        /* No CA at all: a configuration problem, never worth a retry. */
+        rs->curl_code = CURLE_SSL_CACERT_BADFILE;
+        rs->status = 0;
         return rc;
+    }
     memcpy(url, rq->url, strlen(rq->url) + 1);
     rs->body.max = rq->max_body ? rq->max_body : HTTP_BODY_DEFAULT_MAX;
     rs->hops = 0;
@@ -552,8 +556,11 @@ enum bs_err http_perform(const struct http_request *rq, struct http_response *rs
             break;
         }
         memcpy(url, rs->location, strlen(rs->location) + 1);
-        if (is_https(url) && (rc = http_prepare_tls(NULL, d)) != BS_OK)
+        if (is_https(url) && (rc = http_prepare_tls(NULL, d)) != BS_OK) {
+            rs->curl_code = CURLE_SSL_CACERT_BADFILE;
+            rs->status = 0;
             break;
+        }
     }
     curl_easy_cleanup(h);
     return rc;
