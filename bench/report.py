@@ -18,9 +18,10 @@ TOOL_LABEL = {
     "wget": "`wget` (one file after the other)",
     "aria2c": "`aria2c -x16 -s16 -k1M`",
     "bootstrap": "`bootstrap download` (verifies sha256)",
+    "bootstrap-static": "`bootstrap download`, static build (verifies sha256)",
     "bootstrap-resume": "`bootstrap download` (resume)",
 }
-TOOL_ORDER = ["curl", "curl-sync", "curl-parallel", "wget", "aria2c", "bootstrap"]
+TOOL_ORDER = ["curl", "curl-sync", "curl-parallel", "wget", "aria2c", "bootstrap", "bootstrap-static"]
 
 
 def read_env(path):
@@ -44,6 +45,9 @@ def read_tsv(path):
 
 def mib(n):
     return n / MiB
+
+
+DEFAULT_CONNS = ""
 
 
 class Row:
@@ -77,8 +81,11 @@ class Row:
 
     def label(self):
         name = TOOL_LABEL.get(self.tool, self.tool)
-        if self.tool == "bootstrap":
-            name += ", `--connections %s`" % self.conns if self.conns else ", default connections"
+        if self.tool.startswith("bootstrap"):
+            if self.conns:
+                name += ", `--connections %s`" % self.conns
+            else:
+                name += ", default connections%s" % (" (%s)" % DEFAULT_CONNS if DEFAULT_CONNS else "")
         return name
 
 
@@ -122,6 +129,8 @@ def main(argv):
     results = read_tsv(tsv_path)
     kill = read_env(kill_path)
     conns = meta.get("conns", "")
+    global DEFAULT_CONNS
+    DEFAULT_CONNS = meta.get("bs_default_conns", "")
     quick = meta.get("quick", "0") not in ("0", "")
     rate = meta.get("rate", "50m")
     lfs = int(meta.get("lfs_bytes", "0"))
@@ -142,8 +151,10 @@ def main(argv):
     md.append("|---|---|")
     for k, label in (("cpu", "CPU"), ("nproc", "cores (nproc)"), ("cpu_flags", "CPU flags of note"),
                      ("mem", "memory"), ("kernel", "kernel"), ("os", "OS"), ("fs", "file system of the downloads"),
-                     ("v_bootstrap", "bootstrap"), ("v_nginx", "nginx (the CDN)"), ("v_curl", "curl"),
+                     ("v_bootstrap", "bootstrap"), ("v_bootstrap_static", "bootstrap, static build"), ("v_nginx", "nginx (the CDN)"), ("v_curl", "curl"),
                      ("v_wget", "wget"), ("v_aria2c", "aria2c"), ("v_python", "mock Hub")):
+        if k == "v_bootstrap_static" and k not in meta:
+            continue
         md.append("| %s | %s |" % (label, meta.get(k, "?").strip() or "?"))
     md.append("")
     md.append("## Setup")
@@ -211,13 +222,15 @@ def main(argv):
     else:
         tg.append(target("uncapped: throughput vs `curl -o`", "not measured" if not b else "a run failed", "≥ 0.8×",
                          None if not b else False))
-    bs_rows = [r for r in cap + unc if r.tool == "bootstrap" and r.conns == conns]
-    if bs_rows:
-        rss = max(r.rss for r in bs_rows)
-        tg.append(target("peak RSS of `bootstrap download`", "%.2f MiB (%d KiB)" % (rss, round(rss * 1024)),
-                         "≤ 16 MiB", rss <= 16))
-    else:
-        tg.append(target("peak RSS of `bootstrap download`", "not measured", "≤ 16 MiB", None))
+    all_rows = [r for rows in scen_rows.values() for r in rows]
+    for tool, what in (("bootstrap", "peak RSS of `bootstrap download`"),
+                       ("bootstrap-static", "peak RSS of `bootstrap download`, static build")):
+        bs_rows = [r for r in all_rows if r.tool == tool and r.conns == conns]
+        if bs_rows:
+            rss = max(r.rss for r in bs_rows)
+            tg.append(target(what, "%.2f MiB (%d KiB)" % (rss, round(rss * 1024)), "≤ 16 MiB", rss <= 16))
+        elif tool == "bootstrap":
+            tg.append(target(what, "not measured", "≤ 16 MiB", None))
     if kill.get("twice"):
         twice = int(kill["twice"])
         ok = kill.get("resume_rc") == "0" and kill.get("resume_sha_ok", "").split("/")[0] == \
@@ -230,13 +243,17 @@ def main(argv):
     md.append("## Targets")
     md.append("")
     md.append("Ratios of medians measured in this run; the `bootstrap` rows are those with %s."
-              % ("`--connections %s`" % conns if conns else "the default connection count"))
+              % ("`--connections %s`" % conns if conns else
+                 "the default connection count" + (" (%s)" % DEFAULT_CONNS if DEFAULT_CONNS else "")))
     md.append("")
     md.extend(tg)
     md.append("")
     if meta.get("bs_base_rss_kib"):
-        md.append("Peak RSS of `bootstrap --version` alone (the same binary, nothing downloaded): %.1f MiB."
-                  % (int(meta["bs_base_rss_kib"]) / 1024))
+        line = ("Peak RSS of `bootstrap --version` alone (nothing downloaded): %.1f MiB"
+                % (int(meta["bs_base_rss_kib"]) / 1024))
+        if meta.get("bs_static_base_rss_kib"):
+            line += "; static build: %.1f MiB" % (int(meta["bs_static_base_rss_kib"]) / 1024)
+        md.append(line + ".")
         md.append("")
 
     # the same ratios from other angles: best runs, durable peers, no disk
@@ -255,6 +272,11 @@ def main(argv):
     ratio("tmpfs: bootstrap / `curl -o`", tmp, "bootstrap", "curl", "(no disk)")
     ratio("tmpfs: bootstrap / aria2c", tmp, "bootstrap", "aria2c", "")
     ratio("uncapped: bootstrap / aria2c", unc, "bootstrap", "aria2c", "")
+    for scen_name, rows in (("capped", cap), ("uncapped", unc)):
+        b, st = find(rows, "bootstrap", conns), find(rows, "bootstrap-static", conns)
+        if b and st and b.mibs and st.mibs:
+            ctx.append("| %s: static build / `build/bootstrap` | %.2f× (%.1f vs %.1f MiB/s) | %.2f× | |" % (
+                scen_name, st.mibs / b.mibs, st.mibs, b.mibs, st.best / b.best))
     if ctx:
         md.append("Other angles on the same runs (medians, and best run against best run):")
         md.append("")

@@ -9,18 +9,23 @@
 # writes is checked afterwards. Then it SIGKILLs `bootstrap download` halfway and counts the
 # bytes nginx sent twice. Results: a table on stdout and bench/RESULTS.md.
 #
-#   bench/run.sh                   1 GiB model.pth + 340 MiB codec.pth (about 15 minutes on 2 cores)
+#   bench/run.sh                   1 GiB model.pth + 340 MiB codec.pth (15-20 minutes on 2 cores)
 #   BENCH_QUICK=1 bench/run.sh     128 MiB + 40 MiB, one repetition (about 1 minute)
 #
 # Environment (all optional):
 #   BOOTSTRAP           the binary (default build/bootstrap, the release build)
+#   BENCH_STATIC        a second binary measured beside it with the default connection count, as
+#                       "bootstrap-static" (default build/static/bootstrap when it has `download`;
+#                       "" = none): the shipped build, whose libraries are linked in
 #   BENCH_QUICK=1       small model, one repetition, results in $BENCH_DATA/RESULTS-quick.md
 #   BENCH_MODEL_SIZE, BENCH_CODEC_SIZE   sizes (default 1G and 340M; quick: 128M and 40M)
-#   BENCH_REPEAT        repetitions of every measurement, the median counts (default 3 capped,
-#                       5 in the other scenarios, whose runs are short and noisier; quick 1)
+#   BENCH_REPEAT        repetitions of every measurement, the median counts (default 3 capped and
+#                       tmpfs, 5 uncapped, whose runs are short and noisy; quick 1)
+#   BENCH_ONCE          peers measured in the first repetition only when capped: they run at the
+#                       cap, 30 s each, the same every time (default "curl curl-parallel wget")
 #   BENCH_CONNECTIONS   --connections of the `bootstrap` rows that the targets use (default: the
 #                       binary's default)
-#   BENCH_SWEEP         other connection counts to measure too (default "4 8 32"; "" = none)
+#   BENCH_SWEEP         other connection counts to measure too (default "8 16 64"; "" = none)
 #   BENCH_RATE          nginx limit_rate per connection in the capped scenario (default 50m = 50 MiB/s)
 #   BENCH_SCENARIOS     default "capped uncapped tmpfs": capped = limit_rate BENCH_RATE; uncapped = no
 #                       limit; tmpfs = no limit and every tool writes to /dev/shm (so fsync costs
@@ -51,10 +56,11 @@ CODEC_SIZE=${BENCH_CODEC_SIZE:-${QUICK:+40M}}
 CODEC_SIZE=${CODEC_SIZE:-340M}
 REPEAT=${BENCH_REPEAT:-${QUICK:+1}}
 CONNS=${BENCH_CONNECTIONS:-}
-SWEEP=${BENCH_SWEEP-4 8 32}
+SWEEP=${BENCH_SWEEP-8 16 64}
 RATE=${BENCH_RATE:-50m}
 SCENARIOS=${BENCH_SCENARIOS:-capped uncapped tmpfs}
 TOOLS=${BENCH_TOOLS:-}
+ONCE=${BENCH_ONCE-curl curl-parallel wget}
 KILL=${BENCH_KILL:-1}
 KILL_PCT=${BENCH_KILL_PCT:-50}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-600}
@@ -84,14 +90,41 @@ fi
 # --- scratch, cleanup ----------------------------------------------------------------------
 
 if [ -z "$WORK" ] || [ "$WORK" = / ]; then die "bad BENCH_WORK"; fi
+mkdir -p "$DATA"
+# one bench at a time: a second one would remove the first one's work dir
+exec 9>"$DATA/bench.lock"
+flock -n 9 || die "another bench is running (lock $DATA/bench.lock)"
 rm -rf "$WORK"
-mkdir -p "$WORK" "$DATA"
+mkdir -p "$WORK"
 RUN_DIR=$WORK/runs
 mkdir -p "$RUN_DIR"
-# measure a copy: 'make' may replace build/bootstrap while the bench runs
+# take_copy SRC DST: measure a copy, since 'make' may replace the binary while the bench runs
+# (and a copy taken while the linker writes it is broken: check it, retry for a minute)
+take_copy() {
+    local i
+    for ((i = 0; i < 30; i++)); do
+        rm -f "$2"
+        if cp "$1" "$2" && chmod 755 "$2" && "$2" download --help >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 2
+    done
+    return 1
+}
 if [ -n "$HAVE_BS" ]; then
-    cp "$BOOTSTRAP" "$WORK/bootstrap"
+    take_copy "$BOOTSTRAP" "$WORK/bootstrap" || die "cannot take a working copy of $BOOTSTRAP (is it being rebuilt?)"
     BOOTSTRAP=$WORK/bootstrap
+fi
+STATIC=${BENCH_STATIC-$REPO_ROOT/build/static/bootstrap}
+case $STATIC in /* | '') ;; *) STATIC=$REPO_ROOT/$STATIC ;; esac
+if [ -n "$STATIC" ]; then
+    if [ -x "$STATIC" ] && "$STATIC" download --help >/dev/null 2>&1 &&
+        take_copy "$STATIC" "$WORK/bootstrap-static"; then
+        STATIC=$WORK/bootstrap-static
+    else
+        say "no usable $STATIC ('make static'): measuring without it"
+        STATIC=
+    fi
 fi
 BS_PID=
 
@@ -260,18 +293,21 @@ run_peer() {
     sync
 }
 
-# run_bs SCEN CONNS REP: a fresh HF_HOME, the whole repository, the snapshot verified
+# run_bs SCEN CONNS REP [TOOL]: a fresh HF_HOME, the whole repository, the snapshot verified.
+# TOOL is bootstrap (BOOTSTRAP) or bootstrap-static (STATIC).
 run_bs() {
-    local scen=$1 conns=$2 rep=$3 home=$OUTBASE/bs snap args
+    local scen=$1 conns=$2 rep=$3 tool=${4:-bootstrap} home=$OUTBASE/bs snap args bin=$BOOTSTRAP name
+    [ "$tool" = bootstrap ] || bin=$STATIC
+    name=$scen-$tool${conns:+-c$conns}-$rep
     rm -rf "$home"
     bs_env "$home"
     args=(download "$REPO_ID" --json)
     [ -z "$conns" ] || args+=(--connections "$conns")
-    timed "$scen-bootstrap${conns:+-c$conns}-$rep" "${BSENV[@]}" "$BOOTSTRAP" "${args[@]}"
-    if [ "$RC" -ne 0 ]; then tail -n 5 "$RUN_DIR/$scen-bootstrap${conns:+-c$conns}-$rep.err" >&2 || true; fi
+    timed "$name" "${BSENV[@]}" "$bin" "${args[@]}"
+    if [ "$RC" -ne 0 ]; then tail -n 5 "$RUN_DIR/$name.err" >&2 || true; fi
     snap=$(find "$home/hf/hub/models--${REPO_ID//\//--}/snapshots" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | head -n 1)
     verify "${snap:-$home/none}" "${ALL_FILES[@]}"
-    record "$scen" bootstrap "$conns" "$rep" ${#ALL_FILES[@]}
+    record "$scen" "$tool" "$conns" "$rep" ${#ALL_FILES[@]}
     rm -rf "$home"
     sync
 }
@@ -279,19 +315,25 @@ run_bs() {
 # --- scenarios -----------------------------------------------------------------------------
 
 BS_VARIANTS=()
+BS_DEFAULT_CONNS=
 if [ -n "$HAVE_BS" ]; then
+    # the binary's default, from its help text ("--connections N ... (default 32, ...")
+    BS_DEFAULT_CONNS=$("$BOOTSTRAP" download --help 2>/dev/null |
+        sed -n 's/.*--connections N.*(default \([0-9][0-9]*\).*/\1/p' | head -n 1)
     BS_VARIANTS=("$CONNS")
-    for c in $SWEEP; do [ "$c" = "$CONNS" ] || BS_VARIANTS+=("$c"); done
+    for c in $SWEEP; do
+        [ "$c" = "${CONNS:-$BS_DEFAULT_CONNS}" ] || BS_VARIANTS+=("$c")
+    done
 fi
 
 SHM_DIR=
 for scen in $SCENARIOS; do
     OUTBASE=$WORK
     case $scen in
-    capped) rate=$RATE tools=${TOOLS:-curl curl-parallel wget aria2c bootstrap} reps=${REPEAT:-3} ;;
-    uncapped) rate=0 tools=${TOOLS:-curl curl-sync curl-parallel wget aria2c bootstrap} reps=${REPEAT:-5} ;;
+    capped) rate=$RATE tools=${TOOLS:-curl curl-parallel wget aria2c bootstrap} reps=${REPEAT:-3} once=$ONCE ;;
+    uncapped) rate=0 tools=${TOOLS:-curl curl-sync curl-parallel wget aria2c bootstrap} reps=${REPEAT:-5} once= ;;
     tmpfs)
-        rate=0 tools=${TOOLS:-curl curl-sync curl-parallel wget aria2c bootstrap} reps=${REPEAT:-5}
+        rate=0 tools=${TOOLS:-curl curl-parallel wget aria2c bootstrap} reps=${REPEAT:-3} once=
         if [ "$(df --output=fstype /dev/shm 2>/dev/null | tail -n 1)" != tmpfs ]; then
             say "no tmpfs on /dev/shm: skipping $scen"
             continue
@@ -309,8 +351,12 @@ for scen in $SCENARIOS; do
     # the same conditions for every contender: round robin, repetition by repetition
     for ((rep = 1; rep <= reps; rep++)); do
         for tool in $tools; do
+            if [ "$rep" -gt 1 ] && [[ " $once " == *" $tool "* ]]; then continue; fi
             if [ "$tool" = bootstrap ]; then
                 for c in ${BS_VARIANTS[@]+"${BS_VARIANTS[@]}"}; do run_bs "$scen" "$c" "$rep"; done
+                if [ -n "$STATIC" ]; then run_bs "$scen" "$CONNS" "$rep" bootstrap-static; fi
+            elif [ "$tool" = bootstrap-static ]; then
+                if [ -n "$STATIC" ]; then run_bs "$scen" "$CONNS" "$rep" bootstrap-static; fi
             else
                 run_peer "$scen" "$tool" "$rep"
             fi
@@ -430,6 +476,10 @@ mock_stop
     if [ -n "$HAVE_BS" ]; then
         echo "v_bootstrap=$("$BOOTSTRAP" --version 2>&1 | head -n 1) ($(file -b "$BOOTSTRAP" | grep -o -E 'statically linked|dynamically linked' || echo '?'), $(ldd "$BOOTSTRAP" 2>/dev/null | grep -c '=>') shared libraries)"
         echo "bs_base_rss_kib=$(/usr/bin/time -f %M "$BOOTSTRAP" --version 2>&1 >/dev/null | tail -n 1)"
+        if [ -n "$STATIC" ]; then
+            echo "v_bootstrap_static=$("$STATIC" --version 2>&1 | head -n 1) ($(file -b "$STATIC" | grep -o -E 'statically linked|dynamically linked' || echo '?'))"
+            echo "bs_static_base_rss_kib=$(/usr/bin/time -f %M "$STATIC" --version 2>&1 >/dev/null | tail -n 1)"
+        fi
     else
         echo "v_bootstrap=(download not available in this build)"
     fi
@@ -439,9 +489,10 @@ mock_stop
     echo "lfs_bytes=$LFS_BYTES"
     echo "lfs_files=${LFS_FILES[*]}"
     echo "all_files=${#ALL_FILES[@]}"
-    echo "repeat=${REPEAT:-3 (capped), 5 (other scenarios)}"
+    echo "repeat=${REPEAT:-3 (capped; $ONCE once), 5 (uncapped), 3 (tmpfs)}"
     echo "rate=$RATE"
     echo "conns=$CONNS"
+    echo "bs_default_conns=${BS_DEFAULT_CONNS:-}"
     echo "sweep=$SWEEP"
 } >"$WORK/meta.env"
 
