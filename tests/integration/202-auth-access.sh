@@ -78,9 +78,9 @@ mkdir -p "$T/home"
 env -i PATH="$PATH" HOME="$T/home" HF_HOME="$T/hf" HF_ENDPOINT="$HF_ENDPOINT" \
     HF_TOKEN="$TOKEN_DENIED" BOOTSTRAP_ACCESS_POLL_MS=60000 \
     ASAN_OPTIONS="${ASAN_OPTIONS:-}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}" \
-    "$BOOTSTRAP" whoami --check-access "$REPO" --wait-for-access=5 >"$T/int.out" 2>"$T/int.err" &
+    "${BS_EXEC[@]}" whoami --check-access "$REPO" --wait-for-access=5 >"$T/int.out" 2>"$T/int.err" &
 pid=$!
-for _ in $(seq 100); do
+for _ in $(seq $((100 * $(slow_factor)))); do
     grep -q "checking again" "$T/int.err" 2>/dev/null && break
     sleep 0.05
 done
@@ -90,7 +90,7 @@ rc=0
 wait "$pid" || rc=$?
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 assert_eq "$rc" 130 "exit status after SIGINT while waiting"
-[ "$ms" -lt 2000 ] || fail "SIGINT took $ms ms to stop the wait"
+[ "$ms" -lt $((2000 * $(slow_factor))) ] || fail "SIGINT took $ms ms to stop the wait"
 echo "SIGINT stopped the wait in $ms ms"
 
 # -- renamed repository: the Hub's 307 is followed and reported ---------------------------

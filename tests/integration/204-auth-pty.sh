@@ -24,8 +24,9 @@ env = {k: os.environ[k] for k in ("PATH", "HOME", "HF_HOME", "HF_ENDPOINT", "ASA
                                    "UBSAN_OPTIONS") if k in os.environ}
 env["TERM"] = "dumb"
 args = "--token-stdin" if case == "stdin-tty" else ""
-script = f'ulimit -c 0; stty echo; "$B" login {args}; echo "rc=$?"; stty -a'
+script = f'ulimit -c 0; stty echo; $BW "$B" login {args}; echo "rc=$?"; stty -a'
 env["B"] = B
+env["BW"] = os.environ.get("BW", "")   # the valgrind prefix under VALGRIND=1, else empty
 
 pid, fd = pty.fork()
 if pid == 0:
@@ -121,7 +122,7 @@ print(f"ok {case}: rc={want_rc}, no echo, terminal restored")
 EOF
 
 drive() {
-    env B="$BOOTSTRAP" HOME="$T/home" HF_HOME="$T/hf" HF_ENDPOINT="$HF_ENDPOINT" \
+    env B="$BOOTSTRAP" BW="${BS_WRAP[*]+"${BS_WRAP[*]}"}" HOME="$T/home" HF_HOME="$T/hf" HF_ENDPOINT="$HF_ENDPOINT" \
         timeout -k 5 60 "$PYTHON" "$T/drive.py" "$1" "$TOKEN_OK" || fail "pty case '$1'"
 }
 

@@ -56,10 +56,10 @@ assert_rc 2
 mkdir -p "$T/proc"
 env -i PATH="$PATH" HOME="$T/home" HF_HOME="$T/hf" HF_ENDPOINT="$HF_ENDPOINT" \
     BOOTSTRAP_ACCESS_POLL_MS=200 ASAN_OPTIONS="${ASAN_OPTIONS:-}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}" \
-    "$BOOTSTRAP" -v whoami --token-stdin --check-access "$REPO" --wait-for-access=1 \
+    "${BS_EXEC[@]}" -v whoami --token-stdin --check-access "$REPO" --wait-for-access=1 \
     <"$(feed "$TOKEN_DENIED")" >"$T/proc/wait.out" 2>"$T/proc/wait.err" &
 pid=$!
-for _ in $(seq 100); do
+for _ in $(seq $((100 * $(slow_factor)))); do
     grep -q "checking again" "$T/proc/wait.err" 2>/dev/null && break
     sleep 0.05
 done

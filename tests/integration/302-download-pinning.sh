@@ -26,10 +26,10 @@ NEW=$(mock_get "files?repo=$REPO&rev=refs%2Fpr%2F1" | "$PYTHON" -c 'import json,
 mock_ctl set '{"cdn_rate_bps": 2000000}' >/dev/null
 mkdir -p "$T/home" "$T/tmp"
 env -i PATH="$PATH" HOME="$T/home" HF_HOME="$T/hf" TMPDIR="$T/tmp" HF_ENDPOINT="$HF_ENDPOINT" \
-    HF_TOKEN="$TOKEN_OK" ASAN_OPTIONS="${ASAN_OPTIONS:-}" "$BOOTSTRAP" download "$REPO" --json \
+    HF_TOKEN="$TOKEN_OK" ASAN_OPTIONS="${ASAN_OPTIONS:-}" "${BS_EXEC[@]}" download "$REPO" --json \
     >"$T/bg.out" 2>"$T/bg.err" &
 bg=$!
-for _ in $(seq 100); do
+for _ in $(seq $((100 * $(slow_factor)))); do
     [ "$(mock_log_count --origin cdn)" -ge 1 ] && break
     sleep 0.05
 done
@@ -91,10 +91,10 @@ assert_contains "$T/err" "is now called"
 rm -rf "$T/hf"
 mock_ctl set '{"cdn_rate_bps": 1000000}' >/dev/null
 env -i PATH="$PATH" HOME="$T/home" HF_HOME="$T/hf" TMPDIR="$T/tmp" HF_ENDPOINT="$HF_ENDPOINT" \
-    HF_TOKEN="$TOKEN_OK" ASAN_OPTIONS="${ASAN_OPTIONS:-}" "$BOOTSTRAP" download "$REPO" -q \
+    HF_TOKEN="$TOKEN_OK" ASAN_OPTIONS="${ASAN_OPTIONS:-}" "${BS_EXEC[@]}" download "$REPO" -q \
     >"$T/bg.out" 2>"$T/bg.err" &
 bg=$!
-for _ in $(seq 100); do
+for _ in $(seq $((100 * $(slow_factor)))); do
     [ "$(find "$T/hf" -name '*.bspart' 2>/dev/null | wc -l)" -ge 1 ] && break
     sleep 0.05
 done

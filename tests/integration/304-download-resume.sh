@@ -27,7 +27,7 @@ bg_download() {
     env -i PATH="$PATH" HOME="$T/home" HF_HOME="$T/hf" TMPDIR="$T/tmp" LANG=C.UTF-8 \
         HF_ENDPOINT="$HF_ENDPOINT" HF_TOKEN="$TOKEN_OK" \
         ASAN_OPTIONS="${ASAN_OPTIONS:-}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}" \
-        "$BOOTSTRAP" download "$REPO" --connections 4 "$@" >"$T/bg.out" 2>"$T/bg.err" &
+        "${BS_EXEC[@]}" download "$REPO" --connections 4 "$@" >"$T/bg.out" 2>"$T/bg.err" &
     BG=$!
 }
 
@@ -47,7 +47,7 @@ check_files() {
 mock_ctl set '{"cdn_rate_bps": 4000000}' >/dev/null   # 4 MB/s per connection, 4 connections
 mock_ctl reset-stats >/dev/null
 bg_download
-for _ in $(seq 100); do
+for _ in $(seq $((100 * $(slow_factor)))); do
     [ "$(cdn_bytes)" -ge $((TOTAL / 2)) ] && break
     sleep 0.1
 done
@@ -81,7 +81,7 @@ rm -rf "$T/hf"
 mock_ctl set '{"cdn_rate_bps": 3000000}' >/dev/null
 mock_ctl reset-stats >/dev/null
 bg_download
-for _ in $(seq 100); do
+for _ in $(seq $((100 * $(slow_factor)))); do
     [ "$(cdn_bytes)" -ge $((TOTAL * 6 / 10)) ] && break
     sleep 0.1
 done
@@ -118,7 +118,7 @@ rm -rf "$T/hf"
 mock_ctl set '{"cdn_rate_bps": 2000000}' >/dev/null
 mock_ctl reset-stats >/dev/null
 bg_download
-for _ in $(seq 100); do
+for _ in $(seq $((100 * $(slow_factor)))); do
     [ "$(cdn_bytes)" -ge $((TOTAL / 4)) ] && break
     sleep 0.1
 done
@@ -130,7 +130,7 @@ t1=$(date +%s%N)
 ms=$(( (t1 - t0) / 1000000 ))
 echo "SIGINT -> exit $rc in $ms ms"
 assert_eq "$rc" 130 "exit status after SIGINT"
-[ "$ms" -lt 1000 ] || fail "SIGINT took $ms ms"
+[ "$ms" -lt $((1000 * $(slow_factor))) ] || fail "SIGINT took $ms ms"
 [ "$(find "$C/blobs" -name '*.bspart.json' | wc -l)" -ge 1 ] || fail "no resume record after SIGINT"
 mock_ctl set '{"cdn_rate_bps": 0}' >/dev/null
 run_bs HF_TOKEN="$TOKEN_OK" -- download "$REPO" --json
@@ -144,7 +144,7 @@ rm -rf "$T/hf"
 mock_ctl set '{"cdn_rate_bps": 3000000}' >/dev/null
 mock_ctl reset-stats >/dev/null
 bg_download
-for _ in $(seq 100); do
+for _ in $(seq $((100 * $(slow_factor)))); do
     [ "$(cdn_bytes)" -ge $((TOTAL / 3)) ] && break
     sleep 0.1
 done

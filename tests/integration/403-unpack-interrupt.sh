@@ -16,9 +16,10 @@ ARCHIVE=$W/many.tar.gz
 
 # start_unpack: run the binary in the background (same environment as run_bs); PID in $BG.
 start_unpack() {
+    mkdir -p "$T/tmp"   # valgrind needs TMPDIR to exist
     env -i PATH="$PATH" HOME="$T/home" TMPDIR="$T/tmp" LANG=C.UTF-8 \
         ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"} \
-        "$BOOTSTRAP" unpack "$ARCHIVE" "$W/dest" >"$T/bg.out" 2>"$T/bg.err" &
+        "${BS_EXEC[@]}" unpack "$ARCHIVE" "$W/dest" >"$T/bg.out" 2>"$T/bg.err" &
     BG=$!
 }
 

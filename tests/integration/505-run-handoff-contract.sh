@@ -92,11 +92,17 @@ chmod 0644 "$T/noexec.sh"
 write_manifest "m['entrypoint'] = {'path': '$T/noexec.sh'}"
 hand_off_fails "is not executable"
 assert_contains "$T/fail.err" "chmod +x"
-printf '#!/nonexistent/interpreter\n' >"$T/badshebang.sh"
-chmod 0755 "$T/badshebang.sh"
-write_manifest "m['entrypoint'] = {'path': '$T/badshebang.sh'}"
-hand_off_fails "cannot execute '$T/badshebang.sh'"
-assert_contains "$T/fail.err" "interpreter"
+if under_valgrind; then
+    # the kernel refuses the execve itself, and valgrind cannot go on after a failed execve
+    # (it exits 101, "EXEC FAILED"), so bootstrap's own handling of it cannot be seen
+    echo "not under valgrind: the broken '#!' line case (a failed execve ends valgrind)"
+else
+    printf '#!/nonexistent/interpreter\n' >"$T/badshebang.sh"
+    chmod 0755 "$T/badshebang.sh"
+    write_manifest "m['entrypoint'] = {'path': '$T/badshebang.sh'}"
+    hand_off_fails "cannot execute '$T/badshebang.sh'"
+    assert_contains "$T/fail.err" "interpreter"
+fi
 # a relative path is taken from the manifest's folder
 cp "$DEMO_ENTRYPOINT" "$T/rel-entry.sh"
 write_manifest "m['entrypoint'] = {'path': 'rel-entry.sh', 'env': {'DEMO_ENTRYPOINT_REPORT': '$T/report.txt'}}"

@@ -55,7 +55,7 @@ startup BOOTSTRAP_BUNDLE_SHA256="$sha" HF_TOKEN="$TOK" HF_ENDPOINT="$HF_ENDPOINT
 [ -x "$R/usr/local/bin/bootstrap" ] || fail "no $R/usr/local/bin/bootstrap"
 assert_eq "$(readlink "$R/usr/local/bin/bootstrap")" "$R/opt/bootstrap/$sha/bin/bootstrap"
 [ -f "$R/usr/local/share/bootstrap/launchable.json" ] || fail "the manifest is not installed"
-"$R/usr/local/bin/bootstrap" --version >/dev/null || fail "the installed bootstrap does not run"
+"${BS_WRAP[@]+"${BS_WRAP[@]}"}" "$R/usr/local/bin/bootstrap" --version >/dev/null || fail "the installed bootstrap does not run"
 assert_file_sha256 "$T/userhome/.cache/huggingface/token" "$(printf '%s' "$TOK" | sha256sum | cut -d' ' -f1)"
 assert_contains "$T/out" "the HF_TOKEN launch parameter is stored for $ME"
 assert_not_contains "$T/out" "$TOK"

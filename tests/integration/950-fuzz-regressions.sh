@@ -13,6 +13,7 @@
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=../fuzz/targets.sh
 . "$REPO_ROOT/tests/fuzz/targets.sh"
+skip_under_valgrind "the harnesses are built here with ASan, \$BOOTSTRAP is not run"
 
 REPLAY_CC=${REPLAY_CC:-cc}
 need_cmd make "$REPLAY_CC" pkg-config

@@ -17,6 +17,7 @@
 # tags: reliability
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
+skip_under_valgrind "setup.sh runs with a stand-in bootstrap, \$BOOTSTRAP is not run"
 
 SETUP=$REPO_ROOT/setup.sh
 [ -f "$SETUP" ] || skip "no setup.sh"

@@ -27,6 +27,7 @@
 # tags: reliability slow
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
+skip_under_valgrind "its LD_PRELOAD malloc shim and valgrind's malloc exclude each other"
 
 BIN=${ALLOC_FAIL_BIN:-$REPO_ROOT/build/bootstrap}
 DENSE=${ALLOC_FAIL_DENSE:-300}
