@@ -499,6 +499,18 @@ static enum bs_err hash_range(struct hasher *h, uint64_t from, uint64_t to)
     return BS_OK;
 }
 
+/* fdatasync the partial file with the mutex released (called and returning with it held). */
+static void sync_unlocked(struct hasher *h)
+{
+    int r;
+
+    (void)pthread_mutex_unlock(&h->mu);
+    r = fdatasync(h->fd);
+    (void)pthread_mutex_lock(&h->mu);
+    if (r < 0)
+        h->err = errno;
+}
+
 static void *hasher_main(void *arg)
 {
     struct hasher *h = arg;
@@ -512,12 +524,7 @@ static void *hasher_main(void *arg)
             break;
         if (h->sync_req != h->sync_done) {
             unsigned req = h->sync_req;
-            int r;
-            (void)pthread_mutex_unlock(&h->mu);
-            r = fdatasync(h->fd);
-            (void)pthread_mutex_lock(&h->mu);
-            if (r < 0)
-                h->err = errno;
+            sync_unlocked(h);
             h->sync_done = req;
             (void)curl_multi_wakeup(h->wake);
             continue;
@@ -538,12 +545,7 @@ static void *hasher_main(void *arg)
             continue;
         }
         if (h->hashed == h->size && !h->final_synced) {
-            int r;
-            (void)pthread_mutex_unlock(&h->mu);
-            r = fdatasync(h->fd);
-            (void)pthread_mutex_lock(&h->mu);
-            if (r < 0)
-                h->err = errno;
+            sync_unlocked(h);
             h->final_synced = true;
             (void)curl_multi_wakeup(h->wake);
         }

@@ -357,6 +357,25 @@ static enum bs_err refuse(struct unpacker *u, const char *name, const char *fmt,
 /* ------------------------------------------------------------------ name rules */
 
 /*
+ * The next '/'-separated component of *s (runs of '/' skipped): returns its
+ * start and sets *n, or NULL at the end of the string. Advances *s.
+ */
+static const char *next_component(const char **s, size_t *n)
+{
+    const char *seg;
+
+    while (**s == '/')
+        (*s)++;
+    if (!**s)
+        return NULL;
+    seg = *s;
+    while (**s && **s != '/')
+        (*s)++;
+    *n = (size_t)(*s - seg);
+    return seg;
+}
+
+/*
  * Normalize an entry name into out: drop "." and empty components, refuse
  * absolute names, "..", control bytes, backslashes, components over 255
  * bytes and more than MAX_DEPTH levels. Returns NULL, or the reason.
@@ -364,21 +383,14 @@ static enum bs_err refuse(struct unpacker *u, const char *name, const char *fmt,
  */
 static const char *normalize(const char *raw, char *out, size_t outsz, size_t *len, uint16_t *depth)
 {
-    const char *s = raw;
-    size_t o = 0;
+    const char *s = raw, *seg;
+    size_t o = 0, n;
     unsigned levels = 0;
 
     if (raw[0] == '/')
         return "absolute path (names must be relative to the destination)";
-    while (*s) {
-        const char *seg = s;
-        size_t n;
-        while (*s && *s != '/')
-            s++;
-        n = (size_t)(s - seg);
-        while (*s == '/')
-            s++;
-        if (n == 0 || (n == 1 && seg[0] == '.'))
+    while ((seg = next_component(&s, &n)) != NULL) {
+        if (n == 1 && seg[0] == '.')
             continue;
         if (n == 2 && seg[0] == '.' && seg[1] == '.')
             return "'..' in the name (it would reach outside the destination)";
@@ -415,7 +427,8 @@ static const char *normalize(const char *raw, char *out, size_t outsz, size_t *l
  */
 static const char *check_symlink_target(const char *t, uint16_t parent_depth)
 {
-    const char *s = t;
+    const char *s = t, *seg;
+    size_t n;
     unsigned up = 0;
     bool named = false;
 
@@ -423,15 +436,8 @@ static const char *check_symlink_target(const char *t, uint16_t parent_depth)
         return "symbolic link with an empty target";
     if (t[0] == '/')
         return "symbolic link to an absolute path";
-    while (*s) {
-        const char *seg = s;
-        size_t n;
-        while (*s && *s != '/')
-            s++;
-        n = (size_t)(s - seg);
-        while (*s == '/')
-            s++;
-        if (n == 0 || (n == 1 && seg[0] == '.'))
+    while ((seg = next_component(&s, &n)) != NULL) {
+        if (n == 1 && seg[0] == '.')
             continue;
         if (n == 2 && seg[0] == '.' && seg[1] == '.') {
             if (named)
