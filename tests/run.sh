@@ -74,6 +74,14 @@ for t in "${tests[@]}"; do
     fi
 done
 echo "ran in $(( $(date +%s) - start_all )) s; logs in $LOGDIR"
-[ ${#failed[@]} -gt 0 ] && echo "failed: ${failed[*]}"
+if [ ${#failed[@]} -gt 0 ]; then
+    # Again at the end, where a CI log that keeps only its tail still shows why.
+    for name in "${failed[@]}"; do
+        why=$(grep -a -E '^FAIL|failed:|ERROR|runtime error' "$LOGDIR/$name.log" | tail -n 3)
+        [ -n "$why" ] || why=$(tail -n 3 "$LOGDIR/$name.log")
+        printf '%s:\n%s\n' "$name" "$(printf '%s\n' "$why" | cut -c1-300 | sed 's/^/    /')"
+    done
+    echo "failed: ${failed[*]}"
+fi
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ] && [ $((pass + fail)) -gt 0 ]

@@ -55,6 +55,7 @@ export T BOOTSTRAP RC
 
 # fail MSG: print "FAIL: test: MSG" to stderr and exit 1.
 fail() {
+    _LIB_FAILED=1
     echo "FAIL: $TEST_NAME: $*" >&2
     exit 1
 }
@@ -158,6 +159,12 @@ _lib_cleanup() {
     for c in "${_LIB_EXIT_CMDS[@]+"${_LIB_EXIT_CMDS[@]}"}"; do
         eval "$c" || true
     done
+    if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ "$rc" -ne 130 ] && [ "$rc" -ne 143 ] &&
+        [ "${_LIB_FAILED:-0}" = 0 ]; then
+        # set -e ended the script: say where, or CI shows a bare "rc=1".
+        echo "FAIL: ${TEST_NAME:-test}: exit status $rc without a FAIL message" \
+            "(set -e${_LIB_ERR:+; last failed command at $_LIB_ERR})" >&2
+    fi
     if [ "$rc" -eq 0 ] && ! _lib_auto_leak_scan; then
         echo "FAIL: ${TEST_NAME:-test}: token leak found by the automatic scan" >&2
         rc=1
@@ -171,6 +178,7 @@ _lib_cleanup() {
     exit "$rc"
 }
 trap _lib_cleanup EXIT
+trap '_LIB_ERR="line $LINENO: $BASH_COMMAND"' ERR
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
