@@ -84,6 +84,11 @@ enum bs_err cache_record_path(const struct cache_repo *c, const char *etag, char
     return joinf(out, len, "%s/blobs/%s%s", c->dir, etag, CACHE_RECORD_SUFFIX);
 }
 
+enum bs_err cache_unsynced_path(const struct cache_repo *c, const char *etag, char *out, size_t len)
+{
+    return joinf(out, len, "%s/blobs/%s%s", c->dir, etag, CACHE_UNSYNCED_SUFFIX);
+}
+
 enum bs_err cache_snapshot_path(const struct cache_repo *c, const char *commit, const char *path,
                                 char *out, size_t len)
 {

@@ -6,6 +6,8 @@
  *   $HF_HUB_CACHE/models--org--name/refs/<rev>                40-hex commit, no newline
  *   $HF_HUB_CACHE/models--org--name/blobs/<etag>              verified content only
  *   $HF_HUB_CACHE/models--org--name/blobs/<etag>.bspart[.json] our partial data + resume record
+ *   $HF_HUB_CACHE/models--org--name/blobs/<etag>.bsunsynced   boot id: the blob was placed
+ *                                            before its data was known to be on disk
  *   $HF_HUB_CACHE/models--org--name/snapshots/<commit>/<path> -> ../../blobs/<etag> (relative)
  *   $HF_HUB_CACHE/models--org--name/.no_exist/<commit>/<path> empty: absent at that commit
  *   $HF_HUB_CACHE/models--org--name/trees/<commit>.json       huggingface_hub's tree cache
@@ -30,6 +32,7 @@
 
 #define CACHE_PART_SUFFIX   ".bspart"
 #define CACHE_RECORD_SUFFIX ".bspart.json"
+#define CACHE_UNSYNCED_SUFFIX ".bsunsynced"
 
 struct cache_repo {
     char root[PATH_MAX];   /* $HF_HUB_CACHE */
@@ -45,6 +48,7 @@ enum bs_err cache_repo_init(struct cache_repo *c, const char *hub_cache, enum hu
 enum bs_err cache_blob_path(const struct cache_repo *c, const char *etag, char *out, size_t len);
 enum bs_err cache_part_path(const struct cache_repo *c, const char *etag, char *out, size_t len);
 enum bs_err cache_record_path(const struct cache_repo *c, const char *etag, char *out, size_t len);
+enum bs_err cache_unsynced_path(const struct cache_repo *c, const char *etag, char *out, size_t len);
 enum bs_err cache_snapshot_path(const struct cache_repo *c, const char *commit, const char *path,
                                 char *out, size_t len);
 

@@ -36,7 +36,7 @@ static const char download_help[] =
     "\n"
     "SYNOPSIS\n"
     "    bootstrap download REPO [--revision REV] [--include GLOB]... [--exclude GLOB]...\n"
-    "                       [--local-dir DIR] [--connections N] [--verify] [--json]\n"
+    "                       [--local-dir DIR] [--connections N] [--verify] [--sync] [--json]\n"
     "                       [--repo-type model|dataset] [--token-stdin] [--quiet]\n"
     "    bootstrap download --url URL --sha256 HEX --output FILE [--size N]\n"
     "\n"
@@ -61,6 +61,9 @@ static const char download_help[] =
     "    to FILE only then; FILE.bspart and FILE.bspart.json hold a partial\n"
     "    download until it is complete.\n"
     "\n"
+    "    Verified files are placed without waiting for the disk; after a reboot\n"
+    "    the next run re-hashes those (docs/download.md, durability).\n"
+    "\n"
     "    With --local-dir the files are also placed in DIR (hard links to the\n"
     "    cache when DIR is on the same file system, else copies), with the\n"
     "    metadata 'hf download --local-dir' writes, so it sees them as fresh.\n"
@@ -73,6 +76,7 @@ static const char download_help[] =
     "    --local-dir DIR     also place the files in DIR\n"
     "    --connections N     parallel connections in total (default 32, at most 128)\n"
     "    --verify            re-hash the files already cached (and refetch bad ones)\n"
+    "    --sync              place files only once they are on disk (fdatasync)\n"
     "    --json              print the result as one JSON object on stdout\n"
     "    --repo-type TYPE    model (default) or dataset\n"
     "    --token-stdin       read the Hugging Face token from standard input (a pipe)\n"
@@ -174,6 +178,7 @@ int cmd_download(int argc, char **argv)
         O_LOCAL_DIR,
         O_CONNECTIONS,
         O_VERIFY,
+        O_SYNC,
         O_JSON,
         O_REPO_TYPE,
         O_TOKEN_STDIN,
@@ -189,6 +194,7 @@ int cmd_download(int argc, char **argv)
         {"local-dir", required_argument, NULL, O_LOCAL_DIR},
         {"connections", required_argument, NULL, O_CONNECTIONS},
         {"verify", no_argument, NULL, O_VERIFY},
+        {"sync", no_argument, NULL, O_SYNC},
         {"json", no_argument, NULL, O_JSON},
         {"repo-type", required_argument, NULL, O_REPO_TYPE},
         {"token-stdin", no_argument, NULL, O_TOKEN_STDIN},
@@ -247,6 +253,9 @@ int cmd_download(int argc, char **argv)
             break;
         case O_VERIFY:
             rq.verify = true;
+            break;
+        case O_SYNC:
+            rq.sync = true;
             break;
         case O_JSON:
             json = true;

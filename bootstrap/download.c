@@ -13,6 +13,7 @@
 #include "download.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -51,6 +52,7 @@ struct dl_ctx {
     size_t nitems;
     struct progress pg;
     bool no_symlinks; /* HF_HUB_DISABLE_SYMLINKS, or the file system has none */
+    char boot_id[64]; /* this boot's; "" when unknown */
 };
 
 void dl_result_release(struct dl_result *res)
@@ -193,6 +195,8 @@ static void drop_blob(struct dl_ctx *c, const struct dl_item *it)
 
     if (cache_blob_path(&c->cr, it->etag, blob, sizeof(blob)) == BS_OK)
         (void)unlink(blob);
+    if (cache_unsynced_path(&c->cr, it->etag, blob, sizeof(blob)) == BS_OK)
+        (void)unlink(blob);
     if (cache_snapshot_path(&c->cr, c->commit, it->f.path, ptr, sizeof(ptr)) == BS_OK)
         (void)unlink(ptr);
 }
@@ -215,6 +219,62 @@ static enum bs_err verify_blob(struct dl_ctx *c, struct dl_item *it, bool *ok, s
     if (!*ok)
         drop_blob(c, it);
     return BS_OK;
+}
+
+/*
+ * Blobs placed without waiting for the disk (blobs/<etag>.bsunsynced holds the boot id,
+ * fetch.h): in the boot that wrote one, the page cache holds exactly what was verified, so
+ * it is trusted. After a reboot its data may never have reached the disk (a crash or a
+ * power cut before writeback): it is hashed once more, and the marker goes when it
+ * matches, since what was read then came from the disk. A marker that cannot be read
+ * counts as another boot.
+ */
+enum unsynced { US_NONE = 0, US_THIS_BOOT, US_OTHER_BOOT };
+
+static enum unsynced blob_unsynced(const struct dl_ctx *c, const char *etag)
+{
+    char p[PATH_MAX], *data = NULL;
+    size_t n = 0;
+    enum unsynced u = US_OTHER_BOOT;
+    enum bs_err rc;
+
+    if (cache_unsynced_path(&c->cr, etag, p, sizeof(p)))
+        return US_NONE;
+    rc = read_file_max(p, 256, true, &data, &n, NULL);
+    if (rc == BS_E_NOTFOUND)
+        return US_NONE;
+    if (rc == BS_OK) {
+        while (n > 0 && (data[n - 1] == '\n' || data[n - 1] == ' '))
+            data[--n] = '\0';
+        if (c->boot_id[0] && strcmp(data, c->boot_id) == 0)
+            u = US_THIS_BOOT;
+    }
+    free(data);
+    return u;
+}
+
+static void drop_unsynced_marker(const struct dl_ctx *c, const char *etag)
+{
+    char mark[PATH_MAX];
+
+    if (cache_unsynced_path(&c->cr, etag, mark, sizeof(mark)) == BS_OK)
+        (void)unlink(mark);
+}
+
+/* --sync: flush a blob of this boot to disk now; then it needs no marker. */
+static void blob_flush(const struct dl_ctx *c, const char *etag)
+{
+    char blob[PATH_MAX];
+    int fd;
+
+    if (cache_blob_path(&c->cr, etag, blob, sizeof(blob)))
+        return;
+    fd = open(blob, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    if (fdatasync(fd) == 0)
+        drop_unsynced_marker(c, etag);
+    (void)close(fd);
 }
 
 /* Local file of an item, compared with the blob and its etag. */
@@ -336,7 +396,9 @@ static enum bs_err on_probe(void *ctx, struct fetch_job *job, const struct http_
     copy_str(job->expect, sizeof(job->expect), expect);
     if (cache_part_path(&c->cr, it->etag, job->part_path, sizeof(job->part_path)) ||
         cache_record_path(&c->cr, it->etag, job->rec_path, sizeof(job->rec_path)) ||
-        cache_blob_path(&c->cr, it->etag, job->final_path, sizeof(job->final_path)))
+        cache_blob_path(&c->cr, it->etag, job->final_path, sizeof(job->final_path)) ||
+        (!c->rq->sync &&
+         cache_unsynced_path(&c->cr, it->etag, job->unsynced_path, sizeof(job->unsynced_path))))
         return diag_set(d, BS_E_USAGE, "cache path too long");
     (void)snprintf(job->tag, sizeof(job->tag), "%s:%" PRIu64, it->etag, m.size);
     job->final_mode = 0444; /* a hard link in a local dir must not be edited in place */
@@ -563,6 +625,7 @@ static enum bs_err snapshot_offline(struct dl_ctx *c, struct dl_result *res, str
     for (i = 0; i < c->nitems; i++) {
         struct dl_item *it = &c->items[i];
         enum local_verdict lv = LV_NONE;
+        enum unsynced us;
         char p[PATH_MAX];
         bool present;
         if (cache_snapshot_path(&c->cr, c->commit, it->f.path, p, sizeof(p))) {
@@ -589,7 +652,8 @@ static enum bs_err snapshot_offline(struct dl_ctx *c, struct dl_result *res, str
                 first_missing = it->f.path;
             continue;
         }
-        if ((c->rq->verify ||
+        us = it->st == IT_CACHED ? blob_unsynced(c, it->etag) : US_NONE;
+        if ((c->rq->verify || us == US_OTHER_BOOT ||
              (lv == LV_NONE && cache_blob_suspect(&c->cr, c->commit, it->f.path, it->etag))) &&
             it->st == IT_CACHED && fetch_hash_for_etag(it->etag)) {
             char hex[65];
@@ -602,6 +666,8 @@ static enum bs_err snapshot_offline(struct dl_ctx *c, struct dl_result *res, str
                 diag_hint(d, "run again with the network (unset HF_HUB_OFFLINE) to fetch it anew");
                 goto out;
             }
+            if (us == US_OTHER_BOOT)
+                drop_unsynced_marker(c, it->etag);
         }
     }
     if (missing) {
@@ -630,6 +696,7 @@ static enum bs_err classify_items(struct dl_ctx *c, bool *all_present, struct bs
     for (i = 0; i < c->nitems; i++) {
         struct dl_item *it = &c->items[i];
         enum local_verdict lv = LV_NONE;
+        enum unsynced us;
         bool suspect;
         it->st = IT_FETCH;
         if (c->rq->local_dir) {
@@ -649,15 +716,26 @@ static enum bs_err classify_items(struct dl_ctx *c, bool *all_present, struct bs
                    cache_local_fresh(c->rq->local_dir, it->f.path, it->etag, it->size)) {
             it->st = IT_LOCAL_FRESH;
         }
-        if ((c->rq->verify || suspect) && lv != LV_BLOB_GOOD && it->st == IT_CACHED &&
-            cache_blob_ok(&c->cr, it->etag, it->size)) {
+        us = it->st == IT_CACHED && cache_blob_ok(&c->cr, it->etag, it->size)
+                 ? blob_unsynced(c, it->etag)
+                 : US_NONE;
+        if ((c->rq->verify || suspect || us == US_OTHER_BOOT) && lv != LV_BLOB_GOOD &&
+            it->st == IT_CACHED && cache_blob_ok(&c->cr, it->etag, it->size)) {
             bool ok;
+            if (us == US_OTHER_BOOT && !c->rq->verify)
+                log_info("checking '%s' again: it was placed before a reboot, before its data "
+                         "was known to be on disk",
+                         it->f.path);
             rc = verify_blob(c, it, &ok, d);
             if (rc)
                 return rc;
             if (!ok)
                 it->st = IT_FETCH;
+            else if (us == US_OTHER_BOOT)
+                us = US_NONE, drop_unsynced_marker(c, it->etag);
         }
+        if (us == US_THIS_BOOT && c->rq->sync && it->st == IT_CACHED)
+            blob_flush(c, it->etag);
         if (it->st == IT_CACHED && (lv == LV_BLOB_GOOD || suspect) && !c->no_symlinks) {
             /* touched, not changed: a fresh link, so the mtime check passes next time */
             rc = cache_link_pointer(&c->cr, c->commit, it->f.path, it->etag, false, NULL, d);
@@ -915,6 +993,7 @@ enum bs_err dl_snapshot(const struct hf_env *env, const char *token, const struc
     c.env = env;
     c.rq = rq;
     c.no_symlinks = env->disable_symlinks;
+    boot_id_read(c.boot_id, sizeof(c.boot_id));
     rc = validate(rq, &c.type, d);
     if (rc)
         return rc;

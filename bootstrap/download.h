@@ -33,6 +33,9 @@ struct dl_request {
     const char *local_dir;          /* NULL = cache only */
     unsigned connections;           /* total parallel connections; 0 = default (DL_DEFAULT_CONNECTIONS) */
     bool verify;                    /* re-hash cached files */
+    bool sync;                      /* place blobs only once their data is on disk (fdatasync);
+                                       default: place them at once, mark them with the boot id,
+                                       and re-hash them once after a reboot */
     bool quiet;
 };
 

@@ -60,6 +60,7 @@
 #define FETCH_RECORD_MAX          (1024u * 1024u)
 #define FETCH_VOLATILE_BYTES      (8ull << 20)  /* record at least every 8 MiB per file */
 #define FETCH_VOLATILE_MS         250
+#define FETCH_LIVE_SUFFIX         ".live" /* <record>.live: the record rewritten in place */
 #define FETCH_DURABLE_MS          1000
 
 /* ---- byte range sets (pure) ---- */
@@ -164,6 +165,10 @@ struct fetch_job {
     char part_path[PATH_MAX];    /* partial data */
     char rec_path[PATH_MAX];     /* resume record */
     char final_path[PATH_MAX];   /* verified data is renamed here */
+    char unsynced_path[PATH_MAX]; /* "": fdatasync the data, then rename (durable placement).
+                                     Else: write the boot id here durably, rename without
+                                     waiting for the disk; the caller re-verifies the file
+                                     when it finds this marker from another boot */
     char tag[192];               /* identity stored in the record */
     unsigned final_mode;         /* 0: keep; else the verified file's mode before the rename
                                     (blobs: 0444, so an in-place edit of a link fails) */

@@ -105,6 +105,22 @@ enum bs_err path_dirname(const char *path, char *out, size_t outlen)
     return BS_OK;
 }
 
+void boot_id_read(char *out, size_t len)
+{
+    char *data = NULL;
+    size_t n = 0;
+
+    if (len)
+        out[0] = '\0';
+    if (read_file_max("/proc/sys/kernel/random/boot_id", 128, false, &data, &n, NULL) != BS_OK)
+        return;
+    while (n > 0 && (data[n - 1] == '\n' || data[n - 1] == ' '))
+        data[--n] = '\0';
+    if (len)
+        (void)snprintf(out, len, "%s", data);
+    free(data);
+}
+
 enum bs_err fsync_dir(const char *dir, struct bs_diag *d)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

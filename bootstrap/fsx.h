@@ -35,6 +35,13 @@ enum bs_err write_atomic(const char *path, const void *data, size_t len, mode_t 
 /* mkdir -p with mode for created components. Existing directories are fine. */
 enum bs_err mkdir_p(const char *path, mode_t mode, struct bs_diag *d);
 
+/*
+ * The kernel's boot id (/proc/sys/kernel/random/boot_id, trailing newline removed) into
+ * out; "" when it cannot be read. It changes at every boot: page-cache data written in
+ * an earlier boot without fdatasync may not have reached the disk.
+ */
+void boot_id_read(char *out, size_t len);
+
 /* fsync a directory (after a rename in it). */
 enum bs_err fsync_dir(const char *dir, struct bs_diag *d);
 
