@@ -779,6 +779,19 @@ static enum bs_err link_cached(struct dl_ctx *c, struct bs_diag *d)
     return BS_OK;
 }
 
+/* A resume record with its temp file (a torn write of a killed run) and its live twin. */
+static void unlink_record(const char *rec)
+{
+    static const char *const sfx[] = {".tmp", FETCH_LIVE_SUFFIX};
+    char p[PATH_MAX + 8];
+    size_t i;
+
+    (void)unlink(rec);
+    for (i = 0; i < BS_ARRAY_LEN(sfx); i++)
+        if (snprintf(p, sizeof(p), "%s%s", rec, sfx[i]) < (int)sizeof(p))
+            (void)unlink(p);
+}
+
 /*
  * Partials of an earlier run whose record names a file that now has another etag (the
  * file changed on the Hub, or another revision was fetched) would sit there forever:
@@ -816,11 +829,7 @@ static void remove_stale_partials(struct dl_ctx *c)
                 cache_lock(&c->cr, etag, 0, &fd, NULL) == BS_OK) {
                 if (cache_blob_ok(&c->cr, etag, r.size)) {
                     (void)unlink(part);
-                    (void)unlink(rec);
-                    if (strlen(rec) + 4 < sizeof(rec)) {
-                        strcat(rec, ".tmp");
-                        (void)unlink(rec);
-                    }
+                    unlink_record(rec);
                 }
                 cache_unlock(fd);
                 fd = -1;
@@ -833,11 +842,7 @@ static void remove_stale_partials(struct dl_ctx *c)
                 if (it->st == IT_CACHED && strcmp(it->f.path, r.name) == 0 &&
                     strcmp(it->etag, etag) != 0 && cache_lock(&c->cr, etag, 0, &fd, NULL) == BS_OK) {
                     (void)unlink(part);
-                    (void)unlink(rec);
-                    if (strlen(rec) + 4 < sizeof(rec)) {
-                        strcat(rec, ".tmp"); /* a torn record write of a killed run */
-                        (void)unlink(rec);
-                    }
+                    unlink_record(rec);
                     cache_unlock(fd);
                     break;
                 }

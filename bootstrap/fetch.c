@@ -522,8 +522,15 @@ static bool hash_mapped(struct hasher *h, uint64_t from, uint64_t to)
 
 static enum bs_err hash_range(struct hasher *h, uint64_t from, uint64_t to)
 {
-    if (h->threaded && to - from >= HASH_BUF && hash_mapped(h, from, to))
-        return h->err ? BS_E_INTERNAL : BS_OK;
+    /* windows of HASH_BUF: mapped pages count as resident, like the buffer they replace */
+    while (h->threaded && to - from >= HASH_BUF) {
+        uint64_t end = from + HASH_BUF;
+        if (!hash_mapped(h, from, end))
+            break;
+        if (h->err)
+            return BS_E_INTERNAL;
+        from = end;
+    }
     while (from < to) {
         size_t want = to - from > HASH_BUF ? HASH_BUF : (size_t)(to - from);
         ssize_t r = pread(h->fd, h->buf, want, (off_t)from);
