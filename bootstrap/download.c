@@ -793,6 +793,30 @@ static void unlink_record(const char *rec)
 }
 
 /*
+ * An unsynced marker whose blob and partial are both gone (the file changed on the Hub
+ * mid-way, or the partial was dropped): nothing left to mark. Under the blob's lock, so
+ * that a download that just wrote it (its partial not created yet) keeps it.
+ */
+static void remove_orphan_marker(struct dl_ctx *c, const char *etag)
+{
+    char blob[PATH_MAX], part[PATH_MAX], mark[PATH_MAX];
+    struct stat st;
+    int fd = -1;
+
+    if (cache_blob_path(&c->cr, etag, blob, sizeof(blob)) ||
+        cache_part_path(&c->cr, etag, part, sizeof(part)) ||
+        cache_unsynced_path(&c->cr, etag, mark, sizeof(mark)))
+        return;
+    if (lstat(blob, &st) == 0 || lstat(part, &st) == 0)
+        return;
+    if (cache_lock(&c->cr, etag, 0, &fd, NULL) != BS_OK)
+        return;
+    if (lstat(blob, &st) != 0 && lstat(part, &st) != 0)
+        (void)unlink(mark);
+    cache_unlock(fd);
+}
+
+/*
  * Partials of an earlier run whose record names a file that now has another etag (the
  * file changed on the Hub, or another revision was fetched) would sit there forever:
  * remove them, under their lock so a concurrent writer is never disturbed.
@@ -800,7 +824,7 @@ static void unlink_record(const char *rec)
 static void remove_stale_partials(struct dl_ctx *c)
 {
     char dir[PATH_MAX];
-    size_t sl = strlen(CACHE_RECORD_SUFFIX);
+    size_t sl = strlen(CACHE_RECORD_SUFFIX), ul = strlen(CACHE_UNSYNCED_SUFFIX);
     struct dirent *e;
     DIR *dh;
 
@@ -815,6 +839,12 @@ static void remove_stale_partials(struct dl_ctx *c)
         struct fetch_record r;
         int fd = -1;
 
+        if (n > ul && n - ul <= HUB_ETAG_MAX && strcmp(e->d_name + n - ul, CACHE_UNSYNCED_SUFFIX) == 0) {
+            memcpy(etag, e->d_name, n - ul);
+            etag[n - ul] = '\0';
+            remove_orphan_marker(c, etag);
+            continue;
+        }
         if (n <= sl || n - sl > HUB_ETAG_MAX || strcmp(e->d_name + n - sl, CACHE_RECORD_SUFFIX))
             continue;
         memcpy(etag, e->d_name, n - sl);

@@ -1305,10 +1305,12 @@ static void live_load(struct engine *E, size_t i, const struct fetch_record *d)
         read_file_max(path, FETCH_RECORD_MAX, true, &data, &n, NULL) != BS_OK)
         return;
     if (fetch_record_parse(data, n, &r, NULL) == BS_OK) {
+        /* the durable record of a partial that started empty has no validator yet */
         if (strcmp(r.boot_id, E->boot_id) == 0 && strcmp(r.tag, d->tag) == 0 && r.size == d->size &&
-            strcmp(r.validator, d->validator) == 0 &&
-            fetch_rs_bytes(&r.written) > fetch_rs_bytes(&j->done))
-            (void)fetch_rs_copy(&j->done, &r.written);
+            (!d->validator[0] || strcmp(r.validator, d->validator) == 0) &&
+            fetch_rs_bytes(&r.written) > fetch_rs_bytes(&j->done) &&
+            fetch_rs_copy(&j->done, &r.written) == BS_OK)
+            (void)snprintf(j->validator, sizeof(j->validator), "%s", r.validator);
         fetch_record_release(&r);
     }
     free(data);
@@ -1976,6 +1978,9 @@ static void apply_reset(struct engine *E, size_t i)
         (void)unlink(job->rec_path);
         record_tmp_remove(job);
         record_live_remove(E, i);
+        /* the probe may name another file now: this one's marker has nothing to mark */
+        if (job->unsynced_path[0] && access(job->final_path, F_OK) != 0)
+            (void)unlink(job->unsynced_path);
         (void)snprintf(job->url, sizeof(job->url), "%s", j->probe_url);
         j->hops = 0;
         j->st = JS_PROBE_WAIT;

@@ -42,7 +42,8 @@
 #   * every snapshots/<commit>/<path> is a regular file or a symlink to a blob (never
 #     dangling) whose content equals what the mock serves for that repo, commit and path;
 #   * no *.incomplete anywhere, no *.bspart* in snapshots/;
-#   * with --no-partials: no *.bspart, *.bspart.json or temp file left anywhere;
+#   * with --no-partials: no *.bspart, *.bspart.json[.live] or temp file left anywhere, and
+#     every blobs/<etag>.bsunsynced marker next to its blob;
 #   * with --complete REPO: every file of the mock's current default branch of REPO is in
 #     the snapshot of that commit;
 #   * with --local DIR REPO: every file of DIR (outside .cache/) has the content of that path
@@ -256,7 +257,8 @@ except OSError:
     pass
 
 def partial_name(n):
-    return n.endswith(".bspart") or n.endswith(".bspart.json") or ".bstmp." in n or n.endswith(".tmp")
+    return (n.endswith(".bspart") or n.endswith(".bspart.json") or n.endswith(".bspart.json.live")
+            or ".bstmp." in n or n.endswith(".tmp"))
 
 if cache and os.path.isdir(cache):
     for root, dirs, names in os.walk(cache):
@@ -276,6 +278,15 @@ if cache and os.path.isdir(cache):
         for n in sorted(os.listdir(bdir)) if os.path.isdir(bdir) else []:
             p = os.path.join(bdir, n)
             if partial_name(n):
+                continue
+            if n.endswith(".bsunsynced"):
+                # placed before its data was known to be on disk: names a boot; after a
+                # success its blob is there (a failed run may leave it for a later one)
+                text = open(p).read().strip()
+                if len(text) < 8 or "\n" in text:
+                    problems.append("unsynced marker %s does not hold one boot id: %r" % (p, text[:80]))
+                if no_partials and not os.path.isfile(p[:-len(".bsunsynced")]):
+                    problems.append("unsynced marker without its blob: %s" % p)
                 continue
             if os.path.islink(p) or not os.path.isfile(p):
                 problems.append("blob %s is not a regular file" % p); continue

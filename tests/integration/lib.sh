@@ -160,10 +160,11 @@ _lib_cleanup() {
         eval "$c" || true
     done
     if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ "$rc" -ne 130 ] && [ "$rc" -ne 143 ] &&
-        [ "${_LIB_FAILED:-0}" = 0 ]; then
-        # set -e ended the script: say where, or CI shows a bare "rc=1".
-        echo "FAIL: ${TEST_NAME:-test}: exit status $rc without a FAIL message" \
-            "(set -e${_LIB_ERR:+; last failed command at $_LIB_ERR})" >&2
+        [ "${_LIB_FAILED:-0}" = 0 ] && [ -n "${_LIB_ERR:-}" ]; then
+        # set -e ended the script: say where, or CI shows a bare "rc=1" (a FAIL printed
+        # in a subshell shows above this line)
+        echo "FAIL: ${TEST_NAME:-test}: exit status $rc; the last command that failed:" \
+            "$_LIB_ERR" >&2
     fi
     if [ "$rc" -eq 0 ] && ! _lib_auto_leak_scan; then
         echo "FAIL: ${TEST_NAME:-test}: token leak found by the automatic scan" >&2
