@@ -404,7 +404,9 @@ if [ -n "$HAVE_BS" ] && [ "$KILL" = 1 ]; then
               awk '{ s += $1 } END { print s + 0 }')
     # what the resume records say (the engine's own account of what is on disk)
     mkdir -p "$RUN_DIR/kill-records"
-    find "$home/hf" -type f -name '*.bspart.json' -exec cp {} "$RUN_DIR/kill-records/" \;
+    # (<etag>.bspart.json: the durable record; <etag>.bspart.json.live: what was written)
+    find "$home/hf" -type f \( -name '*.bspart.json' -o -name '*.bspart.json.live' \) \
+        -exec cp {} "$RUN_DIR/kill-records/" \;
     read -r rec_written rec_durable < <(python3 - "$RUN_DIR/kill-records" <<'PY'
 import glob, json, os, sys
 w = d = 0
@@ -412,8 +414,12 @@ for p in glob.glob(os.path.join(sys.argv[1], "*.json")):
     try:
         with open(p) as f:
             r = json.load(f)
-        w += sum(b - a for a, b in r.get("written", []))
         d += sum(b - a for a, b in r.get("durable", []))
+        written = r.get("written", [])
+        if os.path.exists(p + ".live"):
+            with open(p + ".live") as f:
+                written = json.load(f).get("written", written)
+        w += sum(b - a for a, b in written)
     except (OSError, ValueError, TypeError):
         pass
 print(w, d)

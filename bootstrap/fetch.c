@@ -50,7 +50,7 @@
 #define MAX_HOPS        10
 #define XFER_HDR_MAX    (64u * 1024u)
 #define XFER_BODY_MAX   (4u * 1024u)
-#define CURL_BUFSIZE    (256L * 1024L)
+#define CURL_BUFSIZE    (128L * 1024L)
 #define STEAL_MIN_MS    500           /* split only pieces with more time left */
 #define KICK_BYTES      (16ull << 20) /* start writeback every 16 MiB per file */
 
@@ -940,6 +940,7 @@ struct jst {
     size_t ncd;
     unsigned nx;
     uint64_t rec_bytes, rec_ms, dur_ms;
+    uint64_t rate, rate_ms, rate_have; /* bytes/s of this file, measured at rate_ms */
     int live_fd;              /* the live record, kept open while the job is */
     size_t live_len;          /* longest text written to it */
     bool rec_dirty, dur_dirty;
@@ -1376,7 +1377,9 @@ static enum bs_err job_open(struct engine *E, size_t i)
             return rc;
     }
     job->bytes_reused = fetch_rs_bytes(&j->done);
-    j->rec_ms = j->dur_ms = now_ms();
+    j->rec_ms = j->dur_ms = j->rate_ms = now_ms();
+    j->rate = 0;
+    j->rate_have = fetch_rs_bytes(&j->done);
     j->st = JS_READY;
     return BS_OK;
 }
@@ -2219,7 +2222,26 @@ static void finalize_job(struct engine *E, size_t i)
               job->name, j->complete_ms ? now_ms() - j->complete_ms : 0);
 }
 
-/* Move digests along, kick writeback, flush records, finish complete jobs. */
+/*
+ * A durable checkpoint is pointless when the file will be complete before it could matter,
+ * and its fdatasync would then hold the file's placement back: none when, at the rate of
+ * the last interval, the rest arrives within two intervals.
+ */
+static bool finishes_soon(struct jst *j, const struct fetch_job *job, uint64_t t)
+{
+    uint64_t have = fetch_rs_bytes(&j->done);
+
+    /* the rate over the last window of at least half a second (0 until there is one) */
+    if (t - j->rate_ms >= 500) {
+        j->rate = have > j->rate_have ? (have - j->rate_have) * 1000 / (t - j->rate_ms) : 0;
+        j->rate_ms = t;
+        j->rate_have = have;
+    }
+    return j->rate > 0 && job->size > have &&
+           (job->size - have) * 1000 / j->rate < 2 * FETCH_DURABLE_MS;
+}
+
+/* Move digests along, flush records, finish complete jobs. */
 static bool service_jobs(struct engine *E, uint64_t t)
 {
     bool hashing = false;
@@ -2252,8 +2274,9 @@ static bool service_jobs(struct engine *E, uint64_t t)
             (void)fetch_rs_copy(&j->durable, &j->pending_durable);
             j->dur_ms = t;
         } else if (!j->sync_in_flight && j->dur_dirty && t - j->dur_ms >= FETCH_DURABLE_MS &&
-                   job->size_known) {
+                   job->size_known && !finishes_soon(j, job, t)) {
             struct buf rec;
+            buf_init(&rec, FETCH_RECORD_MAX);
             if (fetch_rs_copy(&j->pending_durable, &j->done) == BS_OK &&
                 record_format(E, i, &j->pending_durable, &j->pending_durable, &rec) == BS_OK) {
                 j->dur_dirty = false;
