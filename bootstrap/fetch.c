@@ -396,11 +396,6 @@ enum fetch_action fetch_classify(long status, CURLcode cc, bool from_token_origi
     return FETCH_ACT_FAIL;
 }
 
-const char *fetch_curl_text(CURLcode cc)
-{
-    return http_curl_text(cc);
-}
-
 enum fetch_hash_kind fetch_hash_for_etag(const char *etag)
 {
     size_t n = strlen(etag), i;
@@ -1836,7 +1831,7 @@ static void xfer_done(struct engine *E, struct xfer *x, CURLcode cc)
         return;
     if (cc != CURLE_OK) {
         act = fetch_classify(0, cc, x->hub_origin);
-        (void)snprintf(why, sizeof(why), "%s%s%s", fetch_curl_text(cc), x->errbuf[0] ? ": " : "",
+        (void)snprintf(why, sizeof(why), "%s%s%s", http_curl_text(cc), x->errbuf[0] ? ": " : "",
                        x->errbuf);
         if (act == FETCH_ACT_RETRY)
             failure(E, x, why, 0);

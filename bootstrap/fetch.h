@@ -135,12 +135,6 @@ enum fetch_action {
 /* status 0 = no HTTP response (look at cc). from_token_origin: the request went to the Hub. */
 enum fetch_action fetch_classify(long status, CURLcode cc, bool from_token_origin);
 
-/*
- * Pure: what a transport error means, in the words http.c uses (DNS,
- * certificate, refused, reset); curl_easy_strerror() for the rest.
- */
-const char *fetch_curl_text(CURLcode cc);
-
 /* ---- jobs ---- */
 
 enum fetch_hash_kind { FETCH_HASH_NONE = 0, FETCH_HASH_SHA256, FETCH_HASH_GITSHA1 };

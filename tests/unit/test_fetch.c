@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "fetch.h"
+#include "http.h"
 
 #define MiB (1ull << 20)
 
@@ -236,12 +237,12 @@ static void test_classify(void)
 /* transport errors in the words http.c uses: DNS and certificates named */
 static void test_curl_text(void)
 {
-    CHECK(strstr(fetch_curl_text(CURLE_COULDNT_RESOLVE_HOST), "(DNS)") != NULL);
-    CHECK(strstr(fetch_curl_text(CURLE_PEER_FAILED_VERIFICATION), "certificate") != NULL);
-    CHECK(strstr(fetch_curl_text(CURLE_PEER_FAILED_VERIFICATION), "does not match its name") !=
+    CHECK(strstr(http_curl_text(CURLE_COULDNT_RESOLVE_HOST), "(DNS)") != NULL);
+    CHECK(strstr(http_curl_text(CURLE_PEER_FAILED_VERIFICATION), "certificate") != NULL);
+    CHECK(strstr(http_curl_text(CURLE_PEER_FAILED_VERIFICATION), "does not match its name") !=
           NULL);
-    CHECK(strstr(fetch_curl_text(CURLE_COULDNT_CONNECT), "refused") != NULL);
-    CHECK_STR(fetch_curl_text(CURLE_WRITE_ERROR), curl_easy_strerror(CURLE_WRITE_ERROR));
+    CHECK(strstr(http_curl_text(CURLE_COULDNT_CONNECT), "refused") != NULL);
+    CHECK_STR(http_curl_text(CURLE_WRITE_ERROR), curl_easy_strerror(CURLE_WRITE_ERROR));
 }
 
 static void test_hash_file(void)
