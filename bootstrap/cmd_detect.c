@@ -45,6 +45,8 @@ static const char detect_help[] =
     "    --min-disk-mib N        free disk needed (default 61440)\n"
     "    --min-ram-mib N         RAM needed (default 15360)\n"
     "    --min-gpus N            usable GPUs needed (default 1)\n"
+    "    --min-driver VER        oldest NVIDIA driver that runs the training\n"
+    "                            (default " HW_DEFAULT_MIN_DRIVER "; '' = no check)\n"
     "    --require-bf16          a GPU without bf16 (compute capability < 8.0)\n"
     "                            is not usable (default: warn, fp16 fallback)\n"
     "    -h, --help              this text\n"
@@ -64,6 +66,7 @@ enum {
     OPT_MIN_DISK,
     OPT_MIN_RAM,
     OPT_MIN_GPUS,
+    OPT_MIN_DRIVER,
     OPT_BF16,
 };
 
@@ -78,6 +81,7 @@ static const struct option detect_opts[] = {
     {"min-disk-mib", required_argument, NULL, OPT_MIN_DISK},
     {"min-ram-mib", required_argument, NULL, OPT_MIN_RAM},
     {"min-gpus", required_argument, NULL, OPT_MIN_GPUS},
+    {"min-driver", required_argument, NULL, OPT_MIN_DRIVER},
     {"require-bf16", no_argument, NULL, OPT_BF16},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -155,6 +159,15 @@ int cmd_detect(int argc, char **argv)
             if (parse_u64(optarg, GPU_MAX, &v))
                 return usage_error("detect", "bad --min-gpus '%s': 0 to %d", optarg, GPU_MAX);
             req.min_gpus = (unsigned)v;
+            break;
+        case OPT_MIN_DRIVER:
+            if (optarg[0] && (strlen(optarg) >= sizeof(req.min_driver) ||
+                              strspn(optarg, "0123456789.") != strlen(optarg) ||
+                              optarg[0] == '.' || strstr(optarg, "..") ||
+                              optarg[strlen(optarg) - 1] == '.'))
+                return usage_error("detect", "bad --min-driver '%s': a version like 535.104.05",
+                                   optarg);
+            (void)snprintf(req.min_driver, sizeof(req.min_driver), "%s", optarg);
             break;
         case OPT_BF16:
             req.require_bf16 = true;

@@ -30,6 +30,39 @@ void hw_requirements_default(struct hw_requirements *r)
     r->min_ram_mib = 15 * 1024;
     r->min_gpus = 1;
     r->allow_no_gpu = false;
+    /* PyTorch's CUDA 12 wheels (fish-speech: cu126/cu128/cu129) run on any R525.60.13 or
+     * newer driver through CUDA's minor version compatibility; older ones cannot load them. */
+    (void)snprintf(r->min_driver, sizeof(r->min_driver), "%s", HW_DEFAULT_MIN_DRIVER);
+}
+
+static bool dotted_ok(const char *s)
+{
+    if (!s[0] || s[0] == '.')
+        return false;
+    for (; *s; s++)
+        if (!((*s >= '0' && *s <= '9') || (*s == '.' && s[1] != '.' && s[1] != '\0')))
+            return false;
+    return true;
+}
+
+int hw_driver_cmp(const char *a, const char *b)
+{
+    if (!dotted_ok(a) || !dotted_ok(b))
+        return 0;
+    while (*a || *b) {
+        unsigned long x = 0, y = 0;
+        for (; *a >= '0' && *a <= '9'; a++)
+            x = x > 999999 ? x : x * 10 + (unsigned long)(*a - '0'); /* saturates */
+        for (; *b >= '0' && *b <= '9'; b++)
+            y = y > 999999 ? y : y * 10 + (unsigned long)(*b - '0');
+        if (x != y)
+            return x < y ? -1 : 1;
+        if (*a == '.')
+            a++;
+        if (*b == '.')
+            b++;
+    }
+    return 0;
 }
 
 const char *hw_verdict_status(const struct hw_report *r)
@@ -626,9 +659,20 @@ void hw_evaluate(struct hw_report *r, const struct hw_requirements *req)
         for (i = 0; i < r->n_gpus; i++)
             r->gpus[i].usable = false;
     } else {
+        bool driver_old = req->min_driver[0] && driver_version(r)[0] &&
+                          hw_driver_cmp(driver_version(r), req->min_driver) < 0;
         judge_smi(r);
+        if (driver_old)
+            next_step(reason(r, HW_STATUS_FAIL, true, "driver_old",
+                             "NVIDIA driver %s is older than %s: the training's PyTorch (CUDA 12 "
+                             "wheels) cannot use the GPU with it (this driver supports CUDA %s)",
+                             driver_version(r), req->min_driver,
+                             r->probe.smi.version.cuda[0] ? r->probe.smi.version.cuda : "?"),
+                      "choose an instance image with NVIDIA driver %s or newer, or upgrade the "
+                      "driver (for example Ubuntu's nvidia-driver-550) and reboot",
+                      req->min_driver);
         for (i = 0; i < r->n_gpus; i++) {
-            r->gpus[i].usable = judge_gpu(r, &r->gpus[i], req, smi_broken);
+            r->gpus[i].usable = judge_gpu(r, &r->gpus[i], req, smi_broken) && !driver_old;
             if (r->gpus[i].usable)
                 r->usable_gpus++;
         }
@@ -837,6 +881,7 @@ static bool req_json(cJSON *root, const struct hw_requirements *q)
            add_u64_or_null(o, "min_disk_free_mib", q->min_disk_free_mib) &&
            add_u64_or_null(o, "min_ram_mib", q->min_ram_mib) &&
            cJSON_AddNumberToObject(o, "min_gpus", q->min_gpus) &&
+           add_str_or_null(o, "min_driver", q->min_driver) &&
            cJSON_AddBoolToObject(o, "allow_no_gpu", q->allow_no_gpu);
 }
 

@@ -22,6 +22,8 @@
 
 #define HW_REPORT_SCHEMA_VERSION 1
 #define HW_REASONS_MAX           48
+/* Oldest driver that runs the training: R525.60.13 (CUDA 12 minor version compatibility). */
+#define HW_DEFAULT_MIN_DRIVER    "525.60.13"
 #define HW_GPU_MIG_MAX           16
 /* Memory used on a GPU by other processes above this is worth a warning. */
 #define HW_BUSY_MIB 1024
@@ -40,6 +42,7 @@ struct hw_requirements {
     unsigned min_gpus;              /* usable GPUs */
     bool allow_no_gpu;              /* GPU problems become warnings (demo, CPU boxes) */
     uint64_t recommended_vram_mib;  /* per GPU; below: a warning (0: no such check) */
+    char min_driver[GPU_VERSION_LEN]; /* "525.60.13"; older: no GPU is usable ("" = none) */
 };
 
 enum hw_status { HW_STATUS_OK = 0, HW_STATUS_WARN, HW_STATUS_FAIL };
@@ -87,6 +90,13 @@ struct hw_report {
  * instance reports as MemTotal), 1 GPU, no GPU not allowed.
  */
 void hw_requirements_default(struct hw_requirements *r);
+
+/*
+ * Pure: compare dotted driver versions numerically ("470.256.02" < "525.60.13",
+ * "550.120" > "550.90.07"; a missing component counts as 0). -1, 0 or 1; a version
+ * that is not digits and dots compares as 0 (unknown: never "older").
+ */
+int hw_driver_cmp(const char *a, const char *b);
 
 /*
  * Probe the machine and judge it. root: NULL or "/" for this machine, else

@@ -142,6 +142,8 @@ static void requirements_from_manifest(const struct run_ctx *c, struct hw_requir
         req->min_disk_free_mib = r->min_disk_gib * 1024;
     if (r->set & MANIFEST_REQ_RAM)
         req->min_ram_mib = r->min_ram_gib * 1024;
+    if (r->set & MANIFEST_REQ_DRIVER)
+        (void)snprintf(req->min_driver, sizeof(req->min_driver), "%s", r->min_driver);
     req->allow_no_gpu = c->o.allow_no_gpu;
 }
 

@@ -17,7 +17,8 @@ assert_rc 0
 assert_contains "$T/out" "bootstrap detect [--json]"
 
 for bad in "--bogus" "--min-vram-mib abc" "--min-vram-mib" "--nvidia-smi-timeout 0" \
-           "--nvidia-smi-timeout 10x" "--min-gpus 1000" "extra-arg"; do
+           "--nvidia-smi-timeout 10x" "--min-gpus 1000" "--min-driver 5a5" \
+           "--min-driver .525" "--min-driver 525..60" "--min-driver 525." "extra-arg"; do
     # shellcheck disable=SC2086  # split on purpose
     run_bs -- detect $bad
     assert_rc 2

@@ -142,6 +142,24 @@ static void test_happy_defaults(void)
     CHECK_U64(q.min_ram_mib, 15360);
     CHECK_INT(q.min_gpus, 1);
     CHECK(!q.allow_no_gpu);
+    CHECK_STR(q.min_driver, "525.60.13");
+}
+
+static void test_driver_cmp(void)
+{
+    CHECK_INT(hw_driver_cmp("470.256.02", "525.60.13"), -1);
+    CHECK_INT(hw_driver_cmp("525.60.13", "525.60.13"), 0);
+    CHECK_INT(hw_driver_cmp("525.60.13", "525.60"), 1);   /* a missing part is 0 */
+    CHECK_INT(hw_driver_cmp("525.60", "525.60.0"), 0);
+    CHECK_INT(hw_driver_cmp("550.120", "550.90.07"), 1);  /* numbers, not strings */
+    CHECK_INT(hw_driver_cmp("580.159.04", "525.60.13"), 1);
+    CHECK_INT(hw_driver_cmp("1000.1", "999.99"), 1);
+    /* not a version: unknown, never "older" */
+    CHECK_INT(hw_driver_cmp("", "525.60.13"), 0);
+    CHECK_INT(hw_driver_cmp("abc", "525.60.13"), 0);
+    CHECK_INT(hw_driver_cmp("470..1", "525"), 0);
+    CHECK_INT(hw_driver_cmp("470.", "525"), 0);
+    CHECK_INT(hw_driver_cmp("99999999999999999999", "525"), 1); /* saturates, no overflow */
 }
 
 static void test_happy_h200_ok(void)
@@ -822,6 +840,7 @@ static void test_happy_detect_fixtures(void)
 int main(void)
 {
     test_happy_defaults();
+    test_driver_cmp();
     test_happy_h200_ok();
     test_happy_merge();
     test_sad_vram_and_cc();
