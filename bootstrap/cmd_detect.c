@@ -161,10 +161,8 @@ int cmd_detect(int argc, char **argv)
             req.min_gpus = (unsigned)v;
             break;
         case OPT_MIN_DRIVER:
-            if (optarg[0] && (strlen(optarg) >= sizeof(req.min_driver) ||
-                              strspn(optarg, "0123456789.") != strlen(optarg) ||
-                              optarg[0] == '.' || strstr(optarg, "..") ||
-                              optarg[strlen(optarg) - 1] == '.'))
+            if (optarg[0] &&
+                (strlen(optarg) >= sizeof(req.min_driver) || !hw_driver_version_ok(optarg)))
                 return usage_error("detect", "bad --min-driver '%s': a version like 535.104.05",
                                    optarg);
             (void)snprintf(req.min_driver, sizeof(req.min_driver), "%s", optarg);

@@ -233,24 +233,16 @@ enum unsynced { US_NONE = 0, US_THIS_BOOT, US_OTHER_BOOT };
 
 static enum unsynced blob_unsynced(const struct dl_ctx *c, const char *etag)
 {
-    char p[PATH_MAX], *data = NULL;
-    size_t n = 0;
-    enum unsynced u = US_OTHER_BOOT;
+    char p[PATH_MAX], boot[sizeof(c->boot_id)];
     enum bs_err rc;
 
     if (cache_unsynced_path(&c->cr, etag, p, sizeof(p)))
         return US_NONE;
-    rc = read_file_max(p, 256, true, &data, &n, NULL);
+    rc = read_first_line(p, true, boot, sizeof(boot));
     if (rc == BS_E_NOTFOUND)
         return US_NONE;
-    if (rc == BS_OK) {
-        while (n > 0 && (data[n - 1] == '\n' || data[n - 1] == ' '))
-            data[--n] = '\0';
-        if (c->boot_id[0] && strcmp(data, c->boot_id) == 0)
-            u = US_THIS_BOOT;
-    }
-    free(data);
-    return u;
+    return rc == BS_OK && c->boot_id[0] && strcmp(boot, c->boot_id) == 0 ? US_THIS_BOOT
+                                                                          : US_OTHER_BOOT;
 }
 
 static void drop_unsynced_marker(const struct dl_ctx *c, const char *etag)
@@ -697,7 +689,7 @@ static enum bs_err classify_items(struct dl_ctx *c, bool *all_present, struct bs
         struct dl_item *it = &c->items[i];
         enum local_verdict lv = LV_NONE;
         enum unsynced us;
-        bool suspect;
+        bool suspect, blob;
         it->st = IT_FETCH;
         if (c->rq->local_dir) {
             rc = local_edit_check(c, it, &lv, d);
@@ -716,11 +708,9 @@ static enum bs_err classify_items(struct dl_ctx *c, bool *all_present, struct bs
                    cache_local_fresh(c->rq->local_dir, it->f.path, it->etag, it->size)) {
             it->st = IT_LOCAL_FRESH;
         }
-        us = it->st == IT_CACHED && cache_blob_ok(&c->cr, it->etag, it->size)
-                 ? blob_unsynced(c, it->etag)
-                 : US_NONE;
-        if ((c->rq->verify || suspect || us == US_OTHER_BOOT) && lv != LV_BLOB_GOOD &&
-            it->st == IT_CACHED && cache_blob_ok(&c->cr, it->etag, it->size)) {
+        blob = it->st == IT_CACHED && cache_blob_ok(&c->cr, it->etag, it->size);
+        us = blob ? blob_unsynced(c, it->etag) : US_NONE;
+        if ((c->rq->verify || suspect || us == US_OTHER_BOOT) && lv != LV_BLOB_GOOD && blob) {
             bool ok;
             if (us == US_OTHER_BOOT && !c->rq->verify)
                 log_info("checking '%s' again: it was placed before a reboot, before its data "
@@ -990,6 +980,7 @@ static enum bs_err fetch_items(struct dl_ctx *c, const char *token, struct dl_re
     o.probe_ctx = c;
     o.on_progress = progress_cb;
     o.progress_ctx = &c->pg;
+    o.boot_id = c->boot_id[0] ? c->boot_id : NULL; /* read once, the same for both */
     rc = fetch_run(jobs, nj, &o, d);
     for (i = 0; i < nj; i++) {
         struct dl_item *it = jobs[i].user;

@@ -1984,9 +1984,6 @@ static void apply_reset(struct engine *E, size_t i)
         (void)unlink(job->rec_path);
         record_tmp_remove(job);
         record_live_remove(E, i);
-        /* the probe may name another file now: this one's marker has nothing to mark */
-        if (job->unsynced_path[0] && access(job->final_path, F_OK) != 0)
-            (void)unlink(job->unsynced_path);
         (void)snprintf(job->url, sizeof(job->url), "%s", j->probe_url);
         j->hops = 0;
         j->st = JS_PROBE_WAIT;
@@ -2288,7 +2285,8 @@ static bool service_jobs(struct engine *E, uint64_t t)
             }
             buf_release(&rec);
         }
-        if (j->rec_dirty && (j->rec_bytes >= FETCH_VOLATILE_BYTES || t - j->rec_ms >= FETCH_VOLATILE_MS))
+        /* every FETCH_VOLATILE_BYTES the write callback writes it; here the time bound */
+        if (j->rec_dirty && t - j->rec_ms >= FETCH_VOLATILE_MS)
             (void)record_write_live(E, i);
         if (j->nx == 0 && job_complete_data(job, j)) {
             if (!j->complete_ms)

@@ -105,20 +105,28 @@ enum bs_err path_dirname(const char *path, char *out, size_t outlen)
     return BS_OK;
 }
 
-void boot_id_read(char *out, size_t len)
+enum bs_err read_first_line(const char *path, bool nofollow, char *out, size_t len)
 {
     char *data = NULL;
     size_t n = 0;
+    enum bs_err rc;
 
     if (len)
         out[0] = '\0';
-    if (read_file_max("/proc/sys/kernel/random/boot_id", 128, false, &data, &n, NULL) != BS_OK)
-        return;
+    rc = read_file_max(path, 256, nofollow, &data, &n, NULL);
+    if (rc)
+        return rc;
     while (n > 0 && (data[n - 1] == '\n' || data[n - 1] == ' '))
         data[--n] = '\0';
     if (len)
         (void)snprintf(out, len, "%s", data);
     free(data);
+    return BS_OK;
+}
+
+void boot_id_read(char *out, size_t len)
+{
+    (void)read_first_line("/proc/sys/kernel/random/boot_id", false, out, len);
 }
 
 enum bs_err fsync_dir(const char *dir, struct bs_diag *d)

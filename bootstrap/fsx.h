@@ -36,6 +36,13 @@ enum bs_err write_atomic(const char *path, const void *data, size_t len, mode_t 
 enum bs_err mkdir_p(const char *path, mode_t mode, struct bs_diag *d);
 
 /*
+ * A small text file (at most 256 bytes) into out without its trailing newlines and
+ * blanks, truncated to len; never through a symlink when nofollow. BS_E_NOTFOUND when
+ * absent, another error when unreadable; out is "" then.
+ */
+enum bs_err read_first_line(const char *path, bool nofollow, char *out, size_t len);
+
+/*
  * The kernel's boot id (/proc/sys/kernel/random/boot_id, trailing newline removed) into
  * out; "" when it cannot be read. It changes at every boot: page-cache data written in
  * an earlier boot without fdatasync may not have reached the disk.

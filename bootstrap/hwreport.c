@@ -35,7 +35,7 @@ void hw_requirements_default(struct hw_requirements *r)
     (void)snprintf(r->min_driver, sizeof(r->min_driver), "%s", HW_DEFAULT_MIN_DRIVER);
 }
 
-static bool dotted_ok(const char *s)
+bool hw_driver_version_ok(const char *s)
 {
     if (!s[0] || s[0] == '.')
         return false;
@@ -47,7 +47,7 @@ static bool dotted_ok(const char *s)
 
 int hw_driver_cmp(const char *a, const char *b)
 {
-    if (!dotted_ok(a) || !dotted_ok(b))
+    if (!hw_driver_version_ok(a) || !hw_driver_version_ok(b))
         return 0;
     while (*a || *b) {
         unsigned long x = 0, y = 0;

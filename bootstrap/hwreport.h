@@ -98,6 +98,9 @@ void hw_requirements_default(struct hw_requirements *r);
  */
 int hw_driver_cmp(const char *a, const char *b);
 
+/* Pure: s is a dotted version: digits in parts separated by single dots ("535.104.05"). */
+bool hw_driver_version_ok(const char *s);
+
 /*
  * Probe the machine and judge it. root: NULL or "/" for this machine, else
  * a tree holding proc/ and sys/ (tests). nvidia_smi_override: the binary to
