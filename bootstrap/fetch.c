@@ -494,15 +494,13 @@ struct hasher {
  */
 static bool hash_mapped(struct hasher *h, uint64_t from, uint64_t to)
 {
-    static long page;
+    long page = sysconf(_SC_PAGESIZE) > 0 ? sysconf(_SC_PAGESIZE) : 4096; /* no shared lazy state: two threads call this */
     struct stat st;
     uint64_t base;
     size_t len;
     void *m;
     bool ok;
 
-    if (!page)
-        page = sysconf(_SC_PAGESIZE) > 0 ? sysconf(_SC_PAGESIZE) : 4096;
     if (fstat(h->fd, &st) < 0 || (uint64_t)st.st_size < to)
         return false;
     base = from - from % (uint64_t)page;
@@ -1120,6 +1118,12 @@ static enum bs_err record_write_durable(struct engine *E, size_t i)
     return rc;
 }
 
+/* <record>.live; false when the path does not fit. */
+static bool live_path(const struct fetch_job *job, char *out, size_t len)
+{
+    return snprintf(out, len, "%s%s", job->rec_path, FETCH_LIVE_SUFFIX) < (int)len;
+}
+
 /*
  * The live record (<record>.live): everything written so far, for a resume in the same
  * boot (a kill, Ctrl-C). Rewritten in place many times a second, never renamed or
@@ -1141,8 +1145,7 @@ static enum bs_err record_write_live(struct engine *E, size_t i)
     if (!job->size_known || !job->rec_path[0])
         return BS_OK;
     if (j->live_fd < 0) {
-        if (snprintf(path, sizeof(path), "%s%s", job->rec_path, FETCH_LIVE_SUFFIX) >=
-            (int)sizeof(path))
+        if (!live_path(job, path, sizeof(path)))
             return BS_E_IO;
         j->live_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
         if (j->live_fd < 0)
@@ -1176,9 +1179,16 @@ static void record_live_remove(struct engine *E, size_t i)
     char p[PATH_MAX + 8];
 
     record_live_close(&E->js[i]);
-    if (job->rec_path[0] &&
-        snprintf(p, sizeof(p), "%s%s", job->rec_path, FETCH_LIVE_SUFFIX) < (int)sizeof(p))
+    if (job->rec_path[0] && live_path(job, p, sizeof(p)))
         (void)unlink(p);
+}
+
+/* Both records and a temp file of the durable one (a finished, dropped or restarted file). */
+static void records_remove(struct engine *E, size_t i)
+{
+    (void)unlink(E->jobs[i].rec_path);
+    record_tmp_remove(&E->jobs[i]);
+    record_live_remove(E, i);
 }
 
 /* ---- jobs ---- */
@@ -1300,7 +1310,7 @@ static void live_load(struct engine *E, size_t i, const struct fetch_record *d)
     size_t n = 0;
 
     if (!E->boot_id[0] ||
-        snprintf(path, sizeof(path), "%s%s", job->rec_path, FETCH_LIVE_SUFFIX) >= (int)sizeof(path) ||
+        !live_path(job, path, sizeof(path)) ||
         read_file_max(path, FETCH_RECORD_MAX, true, &data, &n, NULL) != BS_OK)
         return;
     if (fetch_record_parse(data, n, &r, NULL) == BS_OK) {
@@ -1981,9 +1991,7 @@ static void apply_reset(struct engine *E, size_t i)
     if (k == R_REPROBE) {
         job_close(E, i, false);
         (void)unlink(job->part_path);
-        (void)unlink(job->rec_path);
-        record_tmp_remove(job);
-        record_live_remove(E, i);
+        records_remove(E, i);
         (void)snprintf(job->url, sizeof(job->url), "%s", j->probe_url);
         j->hops = 0;
         j->st = JS_PROBE_WAIT;
@@ -2169,9 +2177,7 @@ static void finalize_job(struct engine *E, size_t i)
         j->fd = -1;
         j->open_part[0] = '\0';
         (void)unlink(job->part_path);
-        (void)unlink(job->rec_path);
-        record_tmp_remove(job);
-        record_live_remove(E, i);
+        records_remove(E, i);
         if (job->refetches > E->max_refetch) {
             (void)fail(E, BS_E_CHECKSUM,
                        "'%s' failed verification %u times: %s is %s, expected %s", job->name,
@@ -2213,9 +2219,7 @@ static void finalize_job(struct engine *E, size_t i)
         if (job->unsynced_path[0])
             (void)unlink(job->unsynced_path); /* an earlier run's: this copy is on disk */
     }
-    (void)unlink(job->rec_path);
-    record_tmp_remove(job);
-    record_live_remove(E, i);
+    records_remove(E, i);
     j->st = JS_FINISHED;
     job->state = FETCH_JOB_DONE;
     log_debug("'%s' verified and in place %" PRIu64 " ms after its last byte arrived",
