@@ -43,9 +43,7 @@ case_close_before_headers() {
                   {"match": {"origin": "cdn", "method": "GET"},
                    "sequence": [{"close_before_headers": true}, {"close_before_headers": true}], "then": "ok"}]'
     dl
-    assert_rc 0
-    assert_downloaded
-    verify_tree --complete "$REPO" --no-partials
+    assert_complete
     [ "$(mock_log_count --origin hub --path '/revision/')" -ge 3 ] || fail "the revision request was not retried"
     end_case
 }
@@ -54,9 +52,7 @@ case_truncated_body() {
     mock_faults '[{"match": {"origin": "cdn", "method": "GET", "file": "model\\.pth$"},
                    "sequence": [{"close_after_bytes": 300000}, {"close_after_bytes": 300000}], "then": "ok"}]'
     dl --connections 1
-    assert_rc 0
-    assert_downloaded
-    verify_tree --complete "$REPO" --no-partials
+    assert_complete
     # the bytes that arrived were kept: the CDN sent the files once plus at most the two
     # broken stretches again
     local total sent
@@ -70,9 +66,7 @@ case_length_too_large() {
     mock_faults '[{"match": {"origin": "cdn", "method": "GET"},
                    "sequence": [{"wrong_content_length": 1000}, {"wrong_content_length": 1000}], "then": "ok"}]'
     dl
-    assert_rc 0
-    assert_downloaded
-    verify_tree --complete "$REPO" --no-partials
+    assert_complete
     end_case
 }
 
@@ -82,9 +76,7 @@ case_length_too_small() {
                   {"match": {"origin": "hub", "method": "GET", "file": "tokenizer\\.tiktoken$"},
                    "sequence": [{"wrong_content_length": -1000}], "then": "ok"}]'
     dl
-    assert_rc 0
-    assert_downloaded
-    verify_tree --complete "$REPO" --no-partials
+    assert_complete
     end_case
 }
 

@@ -48,9 +48,7 @@ case_burst_5xx_cdn() {
                    "sequence": [{"status": 500}, {"status": 502}, {"status": 503},
                                 {"status": 500}, {"status": 502}, {"status": 503}], "then": "ok"}]'
     dl
-    assert_rc 0
-    assert_downloaded
-    verify_tree --complete "$REPO" --no-partials
+    assert_complete
     end_case
 }
 
@@ -60,9 +58,7 @@ case_burst_5xx_hub() {
                   {"match": {"origin": "hub", "method": "HEAD"},
                    "sequence": [{"status": 500}, {"status": 502}, {"status": 503}], "then": "ok"}]'
     dl
-    assert_rc 0
-    assert_downloaded
-    verify_tree --complete "$REPO" --no-partials
+    assert_complete
     assert_eq "$(mock_log_count --path '/revision/')" 3 "revision requests (2 failures + 1)"
     end_case
 }
@@ -125,9 +121,7 @@ case_range_ignored() {
     mock_faults '[{"match": {"origin": "cdn", "method": "GET", "range": true},
                    "sequence": [{"ignore_range": true}]}]'
     dl --connections 4
-    assert_rc 0
-    assert_downloaded
-    verify_tree --complete "$REPO" --no-partials
+    assert_complete
     end_case
 }
 
@@ -170,9 +164,7 @@ case_redirect_other_host() {
     # 1. the Hub sends the client to the CDN on another host name
     mock_ctl set '{"cdn_host": "localhost"}' >/dev/null
     dl
-    assert_rc 0
-    assert_downloaded
-    verify_tree --complete "$REPO" --no-partials
+    assert_complete
     [ "$(mock_log_count --origin cdn)" -ge 2 ] || fail "the CDN was not used"
     assert_eq "$(mock_log_count --origin cdn --auth yes)" 0 "requests to the CDN with the token"
     # 2. a Hub download redirects to another host that is in fact the same server (same

@@ -88,12 +88,7 @@ case_disk_filled_meanwhile() {
     mount_tmpfs "$CD/small" 80m
     mock_ctl set '{"cdn_rate_bps": 4000000}' >/dev/null
     dl_bg HF_HUB_CACHE="$CD/small/hub" -- --connections 1
-    local n=0
-    until [ "$(cdn_bytes)" -gt 500000 ]; do
-        n=$((n + 1)); [ "$n" -lt 300 ] || fail "the download did not start"
-        kill -0 "$DL_PID" 2>/dev/null || { cat "$CD/bg.err" >&2; fail "the download ended before the disk was filled"; }
-        sleep 0.05
-    done
+    dl_bg_started 500000
     fallocate -l "$(df -B1 --output=avail "$CD/small" | tail -n 1)" "$CD/small/filler" 2>/dev/null ||
         dd if=/dev/zero of="$CD/small/filler" bs=1M status=none 2>/dev/null || true
     [ "$(df -B1 --output=avail "$CD/small" | tail -n 1)" -lt 1048576 ] || fail "the tmpfs was not filled"
@@ -112,12 +107,7 @@ case_enospc_mid_download() {
     local hub=$CD/ext2/hub
     mock_ctl set '{"cdn_rate_bps": 1000000}' >/dev/null
     dl_bg HF_HUB_CACHE="$hub" -- --connections 2
-    local n=0
-    until [ "$(cdn_bytes)" -gt 600000 ]; do
-        n=$((n + 1)); [ "$n" -lt 300 ] || fail "the download did not start"
-        kill -0 "$DL_PID" 2>/dev/null || { cat "$CD/bg.err" >&2; fail "the download ended before the disk was filled"; }
-        sleep 0.05
-    done
+    dl_bg_started 600000
     dd if=/dev/zero of="$CD/ext2/filler" bs=1M status=none 2>/dev/null || true
     dl_bg_wait
     cp "$CD/bg.err" "$T/err"

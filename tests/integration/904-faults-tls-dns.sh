@@ -70,14 +70,20 @@ case_tls_ok() {
     end_case
 }
 
-case_tls_wrong_ca() {
-    local t0 ms
+# dl_cert_fails TEXT DL-ARGS...: the download exits 9 at once (no retry), saying TEXT.
+dl_cert_fails() {
+    local want=$1 t0 ms
+    shift
     t0=$(date +%s%N)
-    dl --ca-bundle "$MOCK_TLS_DIR/other-ca.pem"
+    dl "$@"
     ms=$(elapsed_ms "$t0")
     assert_rc 9
-    assert_contains "$T/err" "certificate"
+    assert_contains "$T/err" "$want"
     [ "$ms" -lt 5000 ] || fail "a certificate failure took $ms ms (retried?)"
+}
+
+case_tls_wrong_ca() {
+    dl_cert_fails "certificate" --ca-bundle "$MOCK_TLS_DIR/other-ca.pem"
     assert_eq "$(hub_connections)" 1 "connections for a certificate failure"
     assert_eq "$(mock_log_count)" 0 "requests after a failed handshake"
     no_cache_content
@@ -110,15 +116,10 @@ case_tls_wrong_name() {
     mock_stop
     mock_start --config "$MOCK_CONFIG" --tls --tls-wrong-name
     # the control API answers with the same certificate: reach it under its name
-    local port=${MOCK_HUB_URL##*:} t0 ms
+    local port=${MOCK_HUB_URL##*:}
     local ctl=(--cacert "$MOCK_CA" --resolve "wrong.example:$port:127.0.0.1")
     curl -sS -X POST -d '{}' "${ctl[@]}" "https://wrong.example:$port/_mock/reset" >/dev/null
-    t0=$(date +%s%N)
-    dl --ca-bundle "$MOCK_CA"
-    ms=$(elapsed_ms "$t0")
-    assert_rc 9
-    assert_contains "$T/err" "does not match its name"
-    [ "$ms" -lt 5000 ] || fail "a certificate failure took $ms ms (retried?)"
+    dl_cert_fails "does not match its name" --ca-bundle "$MOCK_CA"
     assert_eq "$(hub_connections "${ctl[@]}" "https://wrong.example:$port/_mock/stats")" 1 \
         "connections for a certificate failure"
     no_cache_content

@@ -149,11 +149,7 @@ case_concurrent_downloads() {
     mock_ctl set '{"cdn_rate_bps": 3000000}' >/dev/null
     dl_bg -- --connections 2
     local first=$DL_PID
-    local n=0
-    until [ "$(cdn_bytes)" -gt 200000 ]; do
-        n=$((n + 1)); [ "$n" -lt 200 ] || fail "the first download did not start"
-        sleep 0.05
-    done
+    dl_bg_started 200000
     dl --connections 2
     local second=$RC
     DL_PID=$first

@@ -191,6 +191,17 @@ dl_bg() {
     DL_PID=$!
 }
 
+# dl_bg_started BYTES: wait (up to 15 s) until the CDN has sent more than BYTES to the
+# background download; fails when it never starts or ends first.
+dl_bg_started() {
+    local n=0
+    until [ "$(cdn_bytes)" -gt "$1" ]; do
+        n=$((n + 1)); [ "$n" -lt 300 ] || fail "the download did not start"
+        kill -0 "$DL_PID" 2>/dev/null || { cat "$CD/bg.err" >&2; fail "the download ended before it was $1 bytes in"; }
+        sleep 0.05
+    done
+}
+
 dl_bg_wait() {
     if wait "$DL_PID" 2>/dev/null; then DL_RC=0; else DL_RC=$?; fi
 }
@@ -383,6 +394,14 @@ EOF
 # assert_downloaded: the last run said it downloaded $REPO (the success message)
 assert_downloaded() {
     assert_contains "$T/err" "downloaded '$REPO'"
+}
+
+# assert_complete: the download exited 0, said so, and left the whole repository verified
+# with no partial behind
+assert_complete() {
+    assert_rc 0
+    assert_downloaded
+    verify_tree --complete "$REPO" --no-partials
 }
 
 # resumed_ranges: GETs in the mock's log whose Range starts past 0 (a resumed transfer)
