@@ -769,19 +769,6 @@ static enum bs_err link_cached(struct dl_ctx *c, struct bs_diag *d)
     return BS_OK;
 }
 
-/* A resume record with its temp file (a torn write of a killed run) and its live twin. */
-static void unlink_record(const char *rec)
-{
-    static const char *const sfx[] = {".tmp", FETCH_LIVE_SUFFIX};
-    char p[PATH_MAX + 8];
-    size_t i;
-
-    (void)unlink(rec);
-    for (i = 0; i < BS_ARRAY_LEN(sfx); i++)
-        if (snprintf(p, sizeof(p), "%s%s", rec, sfx[i]) < (int)sizeof(p))
-            (void)unlink(p);
-}
-
 /*
  * An unsynced marker whose blob and partial are both gone (the file changed on the Hub
  * mid-way, or the partial was dropped): nothing left to mark. Under the blob's lock, so
@@ -849,7 +836,7 @@ static void remove_stale_partials(struct dl_ctx *c)
                 cache_lock(&c->cr, etag, 0, &fd, NULL) == BS_OK) {
                 if (cache_blob_ok(&c->cr, etag, r.size)) {
                     (void)unlink(part);
-                    unlink_record(rec);
+                    fetch_record_unlink(rec);
                 }
                 cache_unlock(fd);
                 fd = -1;
@@ -862,7 +849,7 @@ static void remove_stale_partials(struct dl_ctx *c)
                 if (it->st == IT_CACHED && strcmp(it->f.path, r.name) == 0 &&
                     strcmp(it->etag, etag) != 0 && cache_lock(&c->cr, etag, 0, &fd, NULL) == BS_OK) {
                     (void)unlink(part);
-                    unlink_record(rec);
+                    fetch_record_unlink(rec);
                     cache_unlock(fd);
                     break;
                 }

@@ -1183,12 +1183,25 @@ static void record_live_remove(struct engine *E, size_t i)
         (void)unlink(p);
 }
 
+void fetch_record_unlink(const char *rec_path)
+{
+    static const char *const sfx[] = {".tmp", FETCH_LIVE_SUFFIX};
+    char p[PATH_MAX + 8];
+    size_t i;
+
+    if (!rec_path[0])
+        return;
+    (void)unlink(rec_path);
+    for (i = 0; i < BS_ARRAY_LEN(sfx); i++)
+        if (snprintf(p, sizeof(p), "%s%s", rec_path, sfx[i]) < (int)sizeof(p))
+            (void)unlink(p);
+}
+
 /* Both records and a temp file of the durable one (a finished, dropped or restarted file). */
 static void records_remove(struct engine *E, size_t i)
 {
-    (void)unlink(E->jobs[i].rec_path);
-    record_tmp_remove(&E->jobs[i]);
-    record_live_remove(E, i);
+    record_live_close(&E->js[i]);
+    fetch_record_unlink(E->jobs[i].rec_path);
 }
 
 /* ---- jobs ---- */

@@ -61,6 +61,9 @@
 #define FETCH_VOLATILE_BYTES      (8ull << 20)  /* record at least every 8 MiB per file */
 #define FETCH_VOLATILE_MS         250
 #define FETCH_LIVE_SUFFIX         ".live" /* <record>.live: the record rewritten in place */
+
+/* Remove a resume record, the temp file of its durable write, and its live twin. */
+void fetch_record_unlink(const char *rec_path);
 #define FETCH_DURABLE_MS          1000
 
 /* ---- byte range sets (pure) ---- */
