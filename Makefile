@@ -91,9 +91,12 @@ demo: build/bootstrap
 install: build/bootstrap
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/bootstrap
 	install -m 0755 build/bootstrap $(DESTDIR)$(PREFIX)/bin/bootstrap
-	install -m 0644 launchable/launchable.json launchable/bootstrap.service $(DESTDIR)$(PREFIX)/share/bootstrap/
+	install -d $(DESTDIR)$(PREFIX)/share/bootstrap/fish-speech-patches
+	install -m 0644 launchable/launchable.json launchable/bootstrap.service launchable/train_guard.py \
+		launchable/fish-speech-requirements.txt $(DESTDIR)$(PREFIX)/share/bootstrap/
+	install -m 0644 launchable/fish-speech-patches/*.patch $(DESTDIR)$(PREFIX)/share/bootstrap/fish-speech-patches/
 	install -m 0755 launchable/train_finnish.sh launchable/prepare_data.py launchable/fi_normalize.py \
-		launchable/demo_entrypoint.sh $(DESTDIR)$(PREFIX)/share/bootstrap/
+		launchable/train_gpus.py launchable/demo_entrypoint.sh $(DESTDIR)$(PREFIX)/share/bootstrap/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/bootstrap

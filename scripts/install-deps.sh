@@ -7,8 +7,9 @@
 set -euo pipefail
 
 BUILD_PKGS=(build-essential pkg-config libcurl4-openssl-dev libarchive-dev libcjson-dev libssl-dev)
-TEST_PKGS=(python3 openssl curl clang libclang-rt-14-dev shellcheck zstd xz-utils bzip2 zip unzip tmux
-           util-linux procps iproute2 file valgrind e2fsprogs exfatprogs exfat-fuse)
+TEST_PKGS=(python3 python3-pip openssl curl clang libclang-rt-14-dev shellcheck zstd xz-utils bzip2 zip unzip tmux
+           util-linux procps iproute2 file valgrind e2fsprogs exfatprogs exfat-fuse
+           git portaudio19-dev libsox-dev ffmpeg)   # the last three: fish-speech (test 610)
 STATIC_PKGS=(musl-tools dpkg-dev cmake autoconf automake libtool perl linux-libc-dev)
 BENCH_PKGS=(nginx-light curl wget aria2 time hyperfine)
 

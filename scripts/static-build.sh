@@ -464,12 +464,15 @@ if [ "$DIST" = 1 ]; then
     # a reproducible tar.gz (sorted names, fixed times and owners, gzip without a name or time).
     BUNDLE=$DISTDIR/bundle
     rm -rf "$BUNDLE"
-    mkdir -p "$BUNDLE/bin" "$BUNDLE/share/bootstrap"
+    mkdir -p "$BUNDLE/bin" "$BUNDLE/share/bootstrap/fish-speech-patches"
     install -m 0755 "$OUTDIR/bootstrap" "$BUNDLE/bin/bootstrap"
     install -m 0644 "$REPO/launchable/launchable.json" "$REPO/launchable/bootstrap.service" \
+        "$REPO/launchable/train_guard.py" "$REPO/launchable/fish-speech-requirements.txt" \
         "$BUNDLE/share/bootstrap/"
+    install -m 0644 "$REPO"/launchable/fish-speech-patches/*.patch "$BUNDLE/share/bootstrap/fish-speech-patches/"
     install -m 0755 "$REPO/launchable/train_finnish.sh" "$REPO/launchable/prepare_data.py" \
-        "$REPO/launchable/fi_normalize.py" "$REPO/launchable/demo_entrypoint.sh" "$BUNDLE/share/bootstrap/"
+        "$REPO/launchable/fi_normalize.py" "$REPO/launchable/train_gpus.py" \
+        "$REPO/launchable/demo_entrypoint.sh" "$BUNDLE/share/bootstrap/"
     tar --sort=name --mtime="@$SOURCE_DATE_EPOCH" --owner=0 --group=0 --numeric-owner \
         -C "$BUNDLE" -cf - bin share | gzip -n -9 >"$DISTDIR/bootstrap-linux-x86_64.tar.gz"
     rm -rf "$BUNDLE"

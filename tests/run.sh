@@ -8,7 +8,8 @@
 #
 # Each unit-test program and each tests/integration/NNN-*.sh script is one test.
 # Exit status 77 means "skipped" (automake convention). A test that runs longer than
-# TEST_TIMEOUT seconds (default 300) fails. Output of failed tests is shown; all
+# TEST_TIMEOUT seconds (default 300), or than the limit its own "# test-timeout: N" line
+# sets, fails. Output of failed tests is shown; all
 # output is kept in build/test-logs/.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -55,10 +56,14 @@ for t in "${tests[@]}"; do
     name=$(basename "$t")
     log=$LOGDIR/$name.log
     t0=$(date +%s%N)
+    limit=$TEST_TIMEOUT
     if [[ $t == *.sh ]]; then
-        timeout -k 5 "$TEST_TIMEOUT" bash "$t" >"$log" 2>&1
+        # a slow test names its own limit in a "# test-timeout: SECONDS" line
+        own=$(sed -n 's/^# test-timeout: *\([0-9][0-9]*\)$/\1/p' "$t" | head -n1)
+        [ -z "$own" ] || [ "$own" -le "$limit" ] || limit=$own
+        timeout -k 5 "$limit" bash "$t" >"$log" 2>&1
     else
-        timeout -k 5 "$TEST_TIMEOUT" "$t" >"$log" 2>&1
+        timeout -k 5 "$limit" "$t" >"$log" 2>&1
     fi
     rc=$?
     ms=$(( ($(date +%s%N) - t0) / 1000000 ))
@@ -68,7 +73,7 @@ for t in "${tests[@]}"; do
         skip=$((skip + 1)); printf 'SKIP  %-45s %s\n' "$name" "$(grep -m1 -i 'skip' "$log" | cut -c1-80)"
     else
         fail=$((fail + 1)); failed+=("$name")
-        [ $rc -eq 124 ] && echo "(timed out after ${TEST_TIMEOUT}s)" >>"$log"
+        [ $rc -eq 124 ] && echo "(timed out after ${limit}s)" >>"$log"
         printf 'FAIL  %-45s %6d ms (rc=%d)\n' "$name" "$ms" "$rc"
         sed 's/^/    | /' "$log" | tail -n 60
     fi

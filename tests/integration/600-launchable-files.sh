@@ -24,16 +24,29 @@ assert set(m["model"]["files"]) >= {"model.pth", "codec.pth", "config.json",
 paths = {a["path"] for a in m["artifacts"]}
 assert {"data/fi_fi/audio/train.tar.gz", "data/fi_fi/train.tsv"} <= paths, paths
 assert m["entrypoint"]["pass_token"] is False
-assert m["entrypoint"]["env"]["FISH_SPEECH_COMMIT"] == "d3df505"
-assert m["entrypoint"]["env"]["FISH_SPEECH_LORA_FIX"] == "cccb997"
+assert m["entrypoint"]["env"]["FISH_SPEECH_COMMIT"] == "d3df50503b36314a964f66cac1af1e19e95bcfa3"
+assert "FISH_SPEECH_LORA_FIX" not in m["entrypoint"]["env"]  # our patches replaced it
+for a in m["artifacts"]:
+    if "repo" in a:
+        assert re.fullmatch(r"[0-9a-f]{40}", a["revision"]), ("data not pinned to a commit", a)
 entry = os.path.join(L, m["entrypoint"]["path"])
 assert os.access(entry, os.X_OK), entry
 EOF2
-for f in train_finnish.sh demo_entrypoint.sh startup.sh fi_normalize.py prepare_data.py; do
+for f in train_finnish.sh demo_entrypoint.sh startup.sh fi_normalize.py prepare_data.py train_gpus.py; do
     [ -x "$L/$f" ] || fail "$f is not executable"
 done
 [ -f "$L/bootstrap.service" ] || fail "no unit template"
-"$PYTHON" -m py_compile "$L/fi_normalize.py" "$L/prepare_data.py" || fail "python does not compile"
+"$PYTHON" -m py_compile "$L/fi_normalize.py" "$L/prepare_data.py" "$L/train_gpus.py" "$L/train_guard.py" ||
+    fail "python does not compile"
+# every patch of ours applies to the pinned fish-speech (when its archive is here)
+ARCHIVE=$REPO_ROOT/../shared/oracles/fish-speech-d3df505.tar.gz
+if [ -f "$ARCHIVE" ]; then
+    mkdir -p "$T/fs"
+    tar -xzf "$ARCHIVE" -C "$T/fs" --strip-components=1
+    for p in "$L"/fish-speech-patches/*.patch; do
+        (cd "$T/fs" && git apply --check "$p") || fail "$(basename "$p") does not apply to fish-speech d3df505"
+    done
+fi
 rm -rf "$L/__pycache__"
 
 need_cmd shellcheck

@@ -120,6 +120,26 @@ bs_exec() {
     "${BS_WRAP[@]+"${BS_WRAP[@]}"}" "$BOOTSTRAP" "$@"
 }
 
+# need_num2words: make "$PYTHON" import num2words (fi_normalize.py needs it; the entrypoint
+# installs it into fish-speech's environment): the pinned, hash-checked wheel of
+# launchable/fish-speech-requirements.txt, installed once into $BOOTSTRAP_TEST_CACHE
+# (default ~/.cache/bootstrap-tests) and put on PYTHONPATH. Skips when PyPI is unreachable.
+need_num2words() {
+    local cache=${BOOTSTRAP_TEST_CACHE:-$HOME/.cache/bootstrap-tests} dir req
+    dir=$cache/pydeps-num2words-0.5.14
+    if ! PYTHONPATH=$dir "$PYTHON" -c 'import num2words' 2>/dev/null; then
+        req=$(mktemp)
+        sed -n '/^num2words==/,/^[^ ]/p' "$REPO_ROOT/launchable/fish-speech-requirements.txt" |
+            grep -v '^#' >"$req"
+        mkdir -p "$cache"
+        "$PYTHON" -m pip install --quiet --no-deps --require-hashes --target "$dir.tmp" -r "$req" \
+            >/dev/null 2>&1 || { rm -rf "$dir.tmp" "$req"; skip "cannot install num2words from PyPI"; }
+        rm -f "$req"
+        rm -rf "$dir" && mv "$dir.tmp" "$dir"
+    fi
+    export PYTHONPATH=$dir${PYTHONPATH:+:$PYTHONPATH}
+}
+
 # at_exit CMD...: run CMD (as one eval'd string) when the test exits, before cleanup.
 at_exit() {
     _LIB_EXIT_CMDS+=("$*")

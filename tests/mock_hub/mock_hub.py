@@ -2075,6 +2075,9 @@ def fake_wav(freq, seconds=0.25, rate=16000):
     return out.getvalue(), n
 
 
+FLEURS_PINNED_COMMIT = "70bb2e84b976b7e960aa89f1c648e09c59f894dd"
+
+
 def fake_fleurs_files():
     """A tiny deterministic look-alike of google/fleurs data/fi_fi: a tar.gz of three
     .wav clips and the matching train.tsv."""
@@ -2158,7 +2161,9 @@ def make_fake_model_config(model_size=24 * MiB, codec_size=26 * MiB, tokenizer_s
                          "cardData": {"license": "cc-by-4.0"},
                          "description": "A tiny fake of FLEURS fi_fi for tests."},
                 "commits": {
-                    derive_commit("dataset", ds_id, "initial"): {
+                    # the commit launchable/launchable.json pins (a real Hub commit of
+                    # google/fleurs, third-party knowledge), so the manifest works here as is
+                    FLEURS_PINNED_COMMIT: {
                         "title": "Initial commit", "files": [
                             {"path": ".gitattributes", "text": FAKE_GITATTRIBUTES},
                             {"path": "README.md", "text": "---\nlicense: cc-by-4.0\n---\n\n"
@@ -2168,7 +2173,7 @@ def make_fake_model_config(model_size=24 * MiB, codec_size=26 * MiB, tokenizer_s
                              "base64": base64.b64encode(tgz).decode()},
                         ]},
                 },
-                "branches": {"main": derive_commit("dataset", ds_id, "initial")},
+                "branches": {"main": FLEURS_PINNED_COMMIT},
             },
         ],
         "renames": {"fishaudio/s1-mini": repo_id},
