@@ -111,9 +111,20 @@ warn_if_loose() { # warn_if_loose FILE WHAT
 # -- .env: KEY=VALUE lines only; quotes stripped; nothing expanded or executed --------------
 # Prints the value of HF_TOKEN (else HUGGING_FACE_HUB_TOKEN) found in FILE.
 read_env_token() {
-    local file=$1 line key val hf="" legacy="" n=0
+    local file=$1 line key val hf="" legacy="" n=0 size
+    # bounded: bash's pattern trims below are quadratic in a line's length (a 2 MB line took
+    # 45 s), and no setting is longer than a few hundred bytes
+    size=$(wc -c <"$file" 2>/dev/null || echo 0)
+    if [ "$size" -gt 1048576 ]; then
+        say "warning: $file is larger than 1 MiB: not reading it as a .env file"
+        return 0
+    fi
     while IFS= read -r line || [ -n "$line" ]; do
         n=$((n + 1))
+        if [ ${#line} -gt 4096 ]; then
+            say "warning: $file line $n is longer than 4096 characters: skipped"
+            continue
+        fi
         line=${line%$'\r'}
         # trim leading blanks
         line=${line#"${line%%[![:space:]]*}"}

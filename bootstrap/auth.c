@@ -544,10 +544,12 @@ static void copy_json_str(char *dst, size_t dstlen, const cJSON *j)
     dst[0] = '\0';
     if (!cJSON_IsString(j) || !j->valuestring)
         return;
-    (void)snprintf(dst, dstlen, "%s", j->valuestring);
+    /* names go into messages, the state file, --json and an INI header: no control bytes,
+     * and no token (a server may echo one as the user name) */
+    log_scrub(j->valuestring, dst, dstlen);
     for (i = 0; dst[i]; i++)
         if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f)
-            dst[i] = '?'; /* names go into messages and an INI header */
+            dst[i] = '?';
 }
 
 /*

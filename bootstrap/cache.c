@@ -190,6 +190,32 @@ enum bs_err cache_write_ref(const struct cache_repo *c, const char *rev, const c
     return write_atomic(p, commit, 40, file_mode(), d);
 }
 
+/* A file of the cache is trusted only when the running user or root owns it: in a shared
+ * cache, another account's "complete" snapshot may hold anything (model.pth is a pickle),
+ * while a read-only cache an administrator filled for everybody is fine. */
+static bool ours(const struct stat *st)
+{
+    return st->st_uid == geteuid() || st->st_uid == 0;
+}
+
+enum bs_err cache_trusted(const struct cache_repo *c, struct bs_diag *d)
+{
+    struct stat st;
+
+    if (lstat(c->dir, &st) < 0)
+        return BS_OK; /* not there yet: we create it */
+    if (S_ISDIR(st.st_mode) && (st.st_uid == geteuid() || (st.st_uid == 0 && !(st.st_mode & 022))))
+        return BS_OK;
+    diag_set(d, BS_E_USAGE,
+             "the cache folder '%s' %s user id %lu, not to you (%lu): another user could have "
+             "put or changed its files, and a model file is code when loaded (a pickle)",
+             c->dir, S_ISDIR(st.st_mode) ? "belongs to" : "is not a folder; it belongs to",
+             (unsigned long)st.st_uid, (unsigned long)geteuid());
+    diag_hint(d, "use a cache of your own (HF_HUB_CACHE, e.g. ~/.cache/huggingface/hub), or ask "
+                 "that user to remove the folder");
+    return BS_E_USAGE;
+}
+
 bool cache_blob_ok(const struct cache_repo *c, const char *etag, uint64_t size)
 {
     char p[PATH_MAX];
@@ -197,7 +223,8 @@ bool cache_blob_ok(const struct cache_repo *c, const char *etag, uint64_t size)
 
     if (cache_blob_path(c, etag, p, sizeof(p)))
         return false;
-    return lstat(p, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == size;
+    return lstat(p, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == size &&
+           ours(&st);
 }
 
 bool cache_pointer_ok(const struct cache_repo *c, const char *commit, const char *path,
@@ -207,7 +234,7 @@ bool cache_pointer_ok(const struct cache_repo *c, const char *commit, const char
     struct stat st;
     ssize_t n;
 
-    if (cache_snapshot_path(c, commit, path, p, sizeof(p)) || lstat(p, &st) < 0)
+    if (cache_snapshot_path(c, commit, path, p, sizeof(p)) || lstat(p, &st) < 0 || !ours(&st))
         return false;
     if (S_ISLNK(st.st_mode)) {
         if (cache_link_target(path, etag, want, sizeof(want)) ||
@@ -219,7 +246,8 @@ bool cache_pointer_ok(const struct cache_repo *c, const char *commit, const char
         got[n] = '\0';
         if (strcmp(got, want) != 0 && strcmp(got, abs_blob) != 0)
             return false;
-        return stat(p, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == size;
+        return stat(p, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == size &&
+               ours(&st);
     }
     (void)no_symlinks; /* a regular file there is huggingface_hub's no-symlink layout */
     return S_ISREG(st.st_mode) && (uint64_t)st.st_size == size;

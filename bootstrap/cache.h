@@ -68,6 +68,14 @@ enum bs_err cache_read_ref(const struct cache_repo *c, const char *rev, char com
 enum bs_err cache_write_ref(const struct cache_repo *c, const char *rev, const char *commit,
                             struct bs_diag *d);
 
+/*
+ * The repo folder may be used: it does not exist yet, the running user owns it, or root
+ * does and nobody else can write to it (a cache an administrator filled for everybody).
+ * BS_E_USAGE (with what to do) otherwise. Blobs and snapshot entries of another user (not
+ * root) are never "ok" (cache_blob_ok, cache_pointer_ok): they are fetched again.
+ */
+enum bs_err cache_trusted(const struct cache_repo *c, struct bs_diag *d);
+
 /* True when blobs/<etag> is a regular file of exactly size bytes. */
 bool cache_blob_ok(const struct cache_repo *c, const char *etag, uint64_t size);
 

@@ -28,6 +28,14 @@ int usage_error(const char *cmd, const char *fmt, ...)
     return BS_EXIT_USAGE;
 }
 
+int token_option_refused(const char *cmd)
+{
+    return usage_error(cmd, "--token is refused: a token on a command line is seen by every user "
+                            "of the machine (ps) and kept in shell histories and startup logs; "
+                            "pass it on standard input (--token-stdin), in HF_TOKEN, or store it "
+                            "with 'bootstrap login'");
+}
+
 int print_help(const char *text)
 {
     fputs(text, stdout);

@@ -298,6 +298,7 @@ int cmd_login(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"token-stdin", no_argument, NULL, 's'},
+        {"token", optional_argument, NULL, CLI_TOKEN_REFUSED},
         {"force", no_argument, NULL, 'f'},
         {"non-interactive", no_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'},
@@ -317,6 +318,8 @@ int cmd_login(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
+        case CLI_TOKEN_REFUSED:
+            return token_option_refused("login");
         case 's':
             token_stdin = true;
             break;
@@ -491,6 +494,7 @@ int cmd_whoami(int argc, char **argv)
     enum { O_STDIN = 1000, O_JSON, O_CHECK, O_REV, O_FILE, O_WAIT, O_TYPE };
     static const struct option opts[] = {
         {"token-stdin", no_argument, NULL, O_STDIN},
+        {"token", optional_argument, NULL, CLI_TOKEN_REFUSED},
         {"json", no_argument, NULL, O_JSON},
         {"check-access", required_argument, NULL, O_CHECK},
         {"revision", required_argument, NULL, O_REV},
@@ -515,6 +519,8 @@ int cmd_whoami(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
+        case CLI_TOKEN_REFUSED:
+            return token_option_refused("whoami");
         case O_STDIN:
             token_stdin = true;
             break;

@@ -198,6 +198,7 @@ int cmd_download(int argc, char **argv)
         {"json", no_argument, NULL, O_JSON},
         {"repo-type", required_argument, NULL, O_REPO_TYPE},
         {"token-stdin", no_argument, NULL, O_TOKEN_STDIN},
+        {"token", optional_argument, NULL, CLI_TOKEN_REFUSED},
         {"url", required_argument, NULL, O_URL},
         {"sha256", required_argument, NULL, O_SHA256},
         {"output", required_argument, NULL, O_OUTPUT},
@@ -265,6 +266,8 @@ int cmd_download(int argc, char **argv)
                 return usage_error("download", "--repo-type is 'model' or 'dataset'");
             rq.repo_type = optarg;
             break;
+        case CLI_TOKEN_REFUSED:
+            return token_option_refused("download");
         case O_TOKEN_STDIN:
             token_stdin = true;
             break;

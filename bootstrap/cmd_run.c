@@ -144,6 +144,7 @@ static const struct option run_opts[] = {
     {"workspace", required_argument, NULL, OPT_WORKSPACE},
     {"allow-no-gpu", no_argument, NULL, OPT_ALLOW_NO_GPU},
     {"token-stdin", no_argument, NULL, OPT_TOKEN_STDIN},
+    {"token", optional_argument, NULL, CLI_TOKEN_REFUSED},
     {"non-interactive", no_argument, NULL, OPT_NON_INTERACTIVE},
     {"wait-for-access", required_argument, NULL, OPT_WAIT_ACCESS},
     {"wait", no_argument, NULL, OPT_WAIT},
@@ -700,6 +701,9 @@ int cmd_run(int argc, char **argv)
         case OPT_ALLOW_NO_GPU:
             c->o.allow_no_gpu = true;
             break;
+        case CLI_TOKEN_REFUSED:
+            free(c);
+            return token_option_refused("run");
         case OPT_TOKEN_STDIN:
             c->o.token_stdin = true;
             break;
@@ -754,7 +758,8 @@ int cmd_run(int argc, char **argv)
     c->under_systemd = nonempty(c->getenv_fn("INVOCATION_ID")) != NULL;
     c->interactive =
         !c->o.non_interactive && !c->env.non_interactive && !c->o.token_stdin && tty_interactive();
-    if ((rc = setup_state_dir(c, c->o.state_dir, &d)) || (rc = mkdir_p(c->state_dir, 0700, &d))) {
+    if ((rc = setup_state_dir(c, c->o.state_dir, &d)) || (rc = mkdir_p(c->state_dir, 0700, &d)) ||
+        (rc = dir_private_check(c->state_dir, &d))) {
         code = bs_exit_code(log_fail(rc, &d, "cannot use the state directory"), 0);
         goto out;
     }

@@ -23,6 +23,13 @@ int cmd_unpack(int argc, char **argv);   /* cmd_unpack.c */
  * "try 'bootstrap <cmd> --help'" to stderr, return BS_EXIT_USAGE (2).
  */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * The usage error for --token (huggingface-cli's habit): never taken, never echoed. Each
+ * option table that has --token-stdin also lists {"token", optional_argument}, so that
+ * getopt_long does not take --token as an abbreviation of --token-stdin.
+ */
+int token_option_refused(const char *cmd);
+#define CLI_TOKEN_REFUSED 0x7f00
 
 /* Print a help text to stdout (it is a man-page-like block). Returns 0. */
 int print_help(const char *text);

@@ -27,6 +27,7 @@
 
 #define LOCK_WAIT_MS   2000
 #define SPACE_MARGIN   (64ull << 20)
+#define URL_UNKNOWN_SIZE_MAX (256ull << 30) /* a --url artifact without a size: at most this */
 #define WALK_MAX_DEPTH 32
 
 enum item_state { IT_FETCH = 0, IT_CACHED, IT_LOCAL_FRESH };
@@ -38,6 +39,10 @@ struct dl_item {
     enum item_state st;
     int lock_fd;
     bool fetched;
+    /* another file of this download with the same content (the same blob): it alone is
+     * locked and fetched, and this one shares its outcome (an empty __init__.py twice,
+     * a tokenizer in two folders) */
+    struct dl_item *twin_of;
     char name[HUB_PATH_MAX + 1];
 };
 
@@ -862,6 +867,40 @@ static void remove_stale_partials(struct dl_ctx *c)
 }
 
 /* Job order: small files in listing order, then large files largest first. */
+static int twin_cmp(const void *a, const void *b)
+{
+    const struct dl_item *x = *(const struct dl_item *const *)a;
+    const struct dl_item *y = *(const struct dl_item *const *)b;
+    int r = strcmp(x->etag, y->etag);
+
+    return r ? r : (x < y ? -1 : x > y);
+}
+
+/*
+ * Items to fetch that share a blob (the same etag): the first in listing order is fetched,
+ * the others point at it (twin_of). Sorted, so 100,000 files cost n log n, not n^2.
+ */
+static enum bs_err mark_twins(struct dl_ctx *c, struct bs_diag *d)
+{
+    struct dl_item **v;
+    size_t i, n = 0;
+
+    v = calloc(c->nitems ? c->nitems : 1, sizeof(*v));
+    if (!v)
+        return diag_set(d, BS_E_NOMEM, "out of memory");
+    for (i = 0; i < c->nitems; i++) {
+        c->items[i].twin_of = NULL;
+        if (c->items[i].st == IT_FETCH)
+            v[n++] = &c->items[i];
+    }
+    qsort(v, n, sizeof(*v), twin_cmp);
+    for (i = 1; i < n; i++)
+        if (strcmp(v[i]->etag, v[i - 1]->etag) == 0)
+            v[i]->twin_of = v[i - 1]->twin_of ? v[i - 1]->twin_of : v[i - 1];
+    free(v);
+    return BS_OK;
+}
+
 static int fetch_order_cmp(const void *a, const void *b)
 {
     const struct dl_item *x = *(const struct dl_item *const *)a;
@@ -887,9 +926,12 @@ static enum bs_err fetch_items(struct dl_ctx *c, const char *token, struct dl_re
     enum bs_err rc = BS_OK;
     char blobs[PATH_MAX];
 
+    rc = mark_twins(c, d);
+    if (rc)
+        return rc;
     for (i = 0; i < c->nitems; i++) {
         struct dl_item *it = &c->items[i];
-        if (it->st == IT_FETCH) {
+        if (it->st == IT_FETCH && !it->twin_of) {
             need += still_needed(&c->cr, it->etag, it->size);
             nfetch++;
         }
@@ -914,10 +956,12 @@ static enum bs_err fetch_items(struct dl_ctx *c, const char *token, struct dl_re
     if (nfetch == 0)
         return BS_OK;
 
-    /* locks first, then look again: another process may have finished a file meanwhile */
+    /* locks first, then look again: another process may have finished a file meanwhile.
+     * A blob is locked once: flock(2) locks belong to an open file, so a second lock of
+     * the same blob by this process would wait for the first one, i.e. for ever. */
     for (i = 0; i < c->nitems; i++) {
         struct dl_item *it = &c->items[i];
-        if (it->st != IT_FETCH)
+        if (it->st != IT_FETCH || it->twin_of)
             continue;
         rc = cache_lock(&c->cr, it->etag, LOCK_WAIT_MS, &it->lock_fd, d);
         if (rc)
@@ -941,7 +985,7 @@ static enum bs_err fetch_items(struct dl_ctx *c, const char *token, struct dl_re
         goto out;
     }
     for (i = 0; i < c->nitems; i++)
-        if (c->items[i].st == IT_FETCH)
+        if (c->items[i].st == IT_FETCH && !c->items[i].twin_of)
             order[no++] = &c->items[i];
     qsort(order, no, sizeof(*order), fetch_order_cmp);
     for (i = 0; i < no; i++) {
@@ -982,6 +1026,16 @@ static enum bs_err fetch_items(struct dl_ctx *c, const char *token, struct dl_re
             it->fetched = true;
         }
     }
+    /* twins share the blob their first file fetched (its HEAD may have renamed it) */
+    for (i = 0; i < c->nitems; i++) {
+        struct dl_item *it = &c->items[i], *first = it->twin_of;
+        if (it->st != IT_FETCH || !first)
+            continue;
+        (void)snprintf(it->etag, sizeof(it->etag), "%s", first->etag);
+        it->size = first->size;
+        if (first->st == IT_CACHED)
+            it->st = IT_CACHED;
+    }
 out:
     free(order);
     free(jobs);
@@ -1011,6 +1065,9 @@ enum bs_err dl_snapshot(const struct hf_env *env, const char *token, const struc
     if (rc)
         return rc;
     rc = cache_repo_init(&c.cr, env->hub_cache, c.type, rq->repo, d);
+    if (rc)
+        return rc;
+    rc = cache_trusted(&c.cr, d);
     if (rc)
         return rc;
     (void)snprintf(c.url_repo, sizeof(c.url_repo), "%s", rq->repo);
@@ -1227,6 +1284,19 @@ enum bs_err dl_url(const struct hf_env *env, const char *url, const char *sha256
     rc = space_check(dir, expected_size, 1, d);
     if (rc)
         goto out;
+    if (!job.size_known) {
+        /* the size may stay unknown (HEAD refused, no Content-Length): whatever the
+         * server sends may use the free space but SPACE_MARGIN, and no more than
+         * URL_UNKNOWN_SIZE_MAX; the engine stops there and removes the partial */
+        uint64_t free_b = 0;
+        char where[PATH_MAX];
+        existing_ancestor(dir, where, sizeof(where));
+        job.max_size = URL_UNKNOWN_SIZE_MAX;
+        if (disk_free_bytes(where, &free_b, NULL) == BS_OK)
+            job.max_size = free_b > SPACE_MARGIN ? free_b - SPACE_MARGIN : 1;
+        if (job.max_size > URL_UNKNOWN_SIZE_MAX)
+            job.max_size = URL_UNKNOWN_SIZE_MAX;
+    }
     memset(&o, 0, sizeof(o));
     fill_policy(env, &o);
     o.connections = DL_DEFAULT_CONNECTIONS;

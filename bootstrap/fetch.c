@@ -879,6 +879,8 @@ enum xstop {
     S_CHANGED,  /* the content changed (validator): restart the file from the probe */
     S_NORANGE,  /* 200 for a ranged request: restart the file without ranges */
     S_OOM,
+    S_BODYCAP,  /* the body of an answer we only look at passed XFER_BODY_MAX: enough of it */
+    S_TOOBIG,   /* a body of unknown size passed the job's max_size */
 };
 
 struct engine;
@@ -1670,6 +1672,12 @@ static size_t on_write(char *p, size_t size, size_t n, void *ctx)
         size_t room = XFER_BODY_MAX > x->rs.body.len ? XFER_BODY_MAX - x->rs.body.len : 0;
         if (room)
             (void)buf_append(&x->rs.body, p, len < room ? len : room);
+        if (len >= room) {
+            /* an error page or a redirect needs no more: an endless body (a broken proxy
+             * or CDN) must not hold the download for ever */
+            x->stop = S_BODYCAP;
+            return 0;
+        }
         return len;
     }
     if (x->mode != M_DATA)
@@ -1678,6 +1686,11 @@ static size_t on_write(char *p, size_t size, size_t n, void *ctx)
     use = len;
     if (x->end != UINT64_MAX && x->cur + use > x->end)
         use = (size_t)(x->end - x->cur);
+    if (!E->jobs[x->job].size_known && E->jobs[x->job].max_size &&
+        x->cur + use > E->jobs[x->job].max_size) {
+        x->stop = S_TOOBIG; /* an endless body of unknown size must not fill the disk */
+        return 0;
+    }
     off = x->cur;
     while (use > 0) {
         ssize_t w = pwrite(j->fd, q, use, (off_t)off);
@@ -1845,6 +1858,22 @@ static void xfer_done(struct engine *E, struct xfer *x, CURLcode cc)
     case S_PROTO:
         failure(E, x, x->proto, 0);
         return;
+    case S_BODYCAP:
+        cc = CURLE_OK; /* the answer is complete enough: status and headers decide */
+        break;
+    case S_TOOBIG: {
+        char cap[32];
+        (void)snprintf(cap, sizeof(cap), "%" PRIu64, job->max_size);
+        (void)fail(E, BS_E_NOSPACE, "'%s' sent more than %s bytes without saying its size: "
+                                    "stopped, and its partial data removed", shown, cap);
+        (void)unlink(job->part_path); /* its blocks are freed when the job closes it */
+        fetch_record_unlink(job->rec_path);
+        if (E->d)
+            diag_hint(E->d, "if the file really is that large, give its size (--size BYTES, or "
+                            "\"size\" in the manifest) and make room for it; otherwise the "
+                            "server is broken");
+        return;
+    }
     case S_NONE:
         break;
     }

@@ -157,6 +157,8 @@ struct fetch_job {
     bool probe_follow_all;       /* follow absolute redirects in the probe too (plain URLs) */
     uint64_t size;
     bool size_known;
+    uint64_t max_size;           /* size unknown: stop past this many bytes, remove the
+                                    partial and fail with BS_E_NOSPACE (0: no cap) */
     enum fetch_hash_kind hash;
     char expect[65];             /* lowercase hex digest */
     char part_path[PATH_MAX];    /* partial data */

@@ -11,6 +11,37 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+enum bs_err open_regular(const char *path, int flags, mode_t mode, int *ret, struct bs_diag *d)
+{
+    struct stat st;
+    int fd, fl;
+
+    *ret = -1;
+    /* O_NONBLOCK: a FIFO must not block the open (nor a device its reads) */
+    fd = open(path, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, mode);
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return diag_set(d, BS_E_NOTFOUND, "'%s' does not exist", path);
+        if (errno == ELOOP)
+            return diag_set(d, BS_E_IO, "'%s' is a symbolic link, refusing to follow it", path);
+        if (errno == ENXIO)
+            return diag_set(d, BS_E_IO, "'%s' is not a regular file (a FIFO?): refusing it", path);
+        return diag_set(d, BS_E_IO, "cannot open '%s': %s", path, strerror(errno));
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        (void)close(fd);
+        diag_set(d, BS_E_IO, "'%s' is not a regular file (%s): refusing it", path,
+                 S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISDIR(st.st_mode) ? "a folder" : "a device or socket");
+        diag_hint(d, "remove it (rm '%s'); the program creates the file again", path);
+        return BS_E_IO;
+    }
+    fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    *ret = fd;
+    return BS_OK;
+}
+
 enum bs_err read_file_max(const char *path, size_t max, bool nofollow, char **ret, size_t *len,
                           struct bs_diag *d)
 {
@@ -21,14 +52,9 @@ enum bs_err read_file_max(const char *path, size_t max, bool nofollow, char **re
 
     if (nofollow)
         flags |= O_NOFOLLOW;
-    fd = open(path, flags);
-    if (fd < 0) {
-        if (errno == ENOENT || errno == ENOTDIR)
-            return diag_set(d, BS_E_NOTFOUND, "'%s' does not exist", path);
-        if (errno == ELOOP)
-            return diag_set(d, BS_E_IO, "'%s' is a symbolic link, refusing to follow it", path);
-        return diag_set(d, BS_E_IO, "cannot open '%s': %s", path, strerror(errno));
-    }
+    rc = open_regular(path, flags, 0, &fd, d);
+    if (rc)
+        return rc;
     for (;;) {
         ssize_t r;
         if (n + 1 >= cap) {
@@ -229,6 +255,31 @@ enum bs_err mkdir_p(const char *path, mode_t mode, struct bs_diag *d)
     }
     if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
         return diag_set(d, BS_E_IO, "'%s' exists and is not a directory", path);
+    return BS_OK;
+}
+
+enum bs_err dir_private_check(const char *path, struct bs_diag *d)
+{
+    struct stat st;
+
+    if (lstat(path, &st) < 0)
+        return diag_set(d, BS_E_IO, "cannot examine '%s': %s", path, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return diag_set(d, BS_E_USAGE, "'%s' is not a folder (a symbolic link?)", path);
+    if (st.st_uid != geteuid()) {
+        diag_set(d, BS_E_USAGE, "'%s' belongs to user id %lu, not to you (%lu): its files could be "
+                                "changed by that user", path, (unsigned long)st.st_uid,
+                 (unsigned long)geteuid());
+        diag_hint(d, "use a folder of your own (--state-dir DIR, or BOOTSTRAP_STATE_DIR), or run "
+                     "as the user who owns it");
+        return BS_E_USAGE;
+    }
+    if ((st.st_mode & 022) && !(st.st_mode & S_ISVTX)) {
+        diag_set(d, BS_E_USAGE, "'%s' is writable by other users (mode %04o): they could replace "
+                                "its files", path, (unsigned)(st.st_mode & 07777));
+        diag_hint(d, "chmod 700 '%s', then run again", path);
+        return BS_E_USAGE;
+    }
     return BS_OK;
 }
 

@@ -14,6 +14,13 @@
 #include "err.h"
 
 /*
+ * open(2) that refuses anything but a regular file without blocking on it (a FIFO at the
+ * path of a state, token or log file would hang the program): O_NONBLOCK for the open,
+ * fstat, then blocking again. BS_E_NOTFOUND when it does not exist, BS_E_IO otherwise.
+ */
+enum bs_err open_regular(const char *path, int flags, mode_t mode, int *ret, struct bs_diag *d);
+
+/*
  * Read a whole file of at most max bytes into a new NUL-terminated buffer
  * (*ret, caller frees; *len without the NUL). Larger files give BS_E_PARSE,
  * a missing file BS_E_NOTFOUND (errno-style detail in d), other errors BS_E_IO.
@@ -34,6 +41,9 @@ enum bs_err write_atomic(const char *path, const void *data, size_t len, mode_t 
 
 /* mkdir -p with mode for created components. Existing directories are fine. */
 enum bs_err mkdir_p(const char *path, mode_t mode, struct bs_diag *d);
+/* A folder for our private files (the state directory): a real folder (not a symbolic
+ * link), owned by the effective user, writable by nobody else. BS_E_USAGE with the fix. */
+enum bs_err dir_private_check(const char *path, struct bs_diag *d);
 
 /*
  * A small text file (at most 256 bytes) into out without its trailing newlines and

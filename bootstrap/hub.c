@@ -124,6 +124,20 @@ bool hub_revision_valid(const char *rev)
     return rev && strlen(rev) <= HUB_REV_MAX && path_is_safe_relative(rev);
 }
 
+bool hub_file_path_valid(const char *path)
+{
+    const char *p;
+
+    if (!path_is_safe_relative(path))
+        return false;
+    /* git cannot hold a .git component (nor .GIT: case-insensitive file systems) */
+    for (p = path; p; p = strchr(p, '/') ? strchr(p, '/') + 1 : NULL)
+        if (strncasecmp(p, ".git", 4) == 0 && (p[4] == '/' || p[4] == '\0'))
+            return false;
+    /* huggingface_hub's own metadata folder in a --local-dir */
+    return strncmp(path, ".cache/huggingface/", 19) != 0 && strcmp(path, ".cache/huggingface") != 0;
+}
+
 enum bs_err hub_repo_folder(enum hub_repo_type t, const char *repo, char *out, size_t outlen)
 {
     const char *slash;
@@ -309,7 +323,7 @@ enum bs_err hub_parse_repo_info(const char *json, size_t len, struct hub_repo_in
         cJSON_ArrayForEach(s, v)
         {
             const cJSON *f = jget(s, "rfilename");
-            if (!cJSON_IsString(f) || !path_is_safe_relative(f->valuestring))
+            if (!cJSON_IsString(f) || !hub_file_path_valid(f->valuestring))
                 continue;
             ret->siblings[n] = strdup(f->valuestring);
             if (!ret->siblings[n]) {
@@ -400,8 +414,11 @@ enum bs_err hub_parse_tree_json(const char *json, size_t len, struct hub_file_li
             continue; /* directories (and anything new) */
         memset(&f, 0, sizeof(f));
         if (!json_str(jget(e, "path"), f.path, sizeof(f.path)) ||
-            !path_is_safe_relative(f.path)) {
-            rc = diag_set(d, BS_E_PARSE, "tree entry with a missing or unsafe path");
+            !hub_file_path_valid(f.path)) {
+            rc = f.path[0] && path_is_safe_relative(f.path)
+                     ? diag_set(d, BS_E_PARSE, "tree entry with a path the Hub cannot hold: '%s'",
+                                f.path)
+                     : diag_set(d, BS_E_PARSE, "tree entry with a missing or unsafe path");
             goto out;
         }
         if (!json_u64(jget(e, "size"), &f.size) || !json_str(jget(e, "oid"), f.oid, sizeof(f.oid)) ||
@@ -500,7 +517,7 @@ enum bs_err hub_parse_tree_cache(const char *json, size_t len, struct hub_file_l
         uint64_t lsize;
 
         memset(&f, 0, sizeof(f));
-        if (!e->string || strlen(e->string) > HUB_PATH_MAX || !path_is_safe_relative(e->string) ||
+        if (!e->string || strlen(e->string) > HUB_PATH_MAX || !hub_file_path_valid(e->string) ||
             !cJSON_IsObject(e)) {
             rc = diag_set(d, BS_E_PARSE, "tree cache entry with an unsafe path");
             goto out;
@@ -739,6 +756,21 @@ static bool had_token(const struct hub_ctx *c, const struct http_response *rs)
     return c->token && *c->token && http_same_origin(rs->url, c->env->endpoint);
 }
 
+/*
+ * A malformed or unsafe answer from the Hub (a path that escapes, a .git entry, a listing
+ * that is not what the API returns) is the source's fault, not a bug of ours: exit 8
+ * (integrity, not retried by the boot unit) instead of 1 (internal, retried).
+ */
+static enum bs_err answer_refused(const struct hub_ctx *c, enum bs_err rc, struct bs_diag *d)
+{
+    if (rc != BS_E_PARSE)
+        return rc;
+    diag_hint(d, "the Hub at %s sent an answer the real Hub never sends: if HF_ENDPOINT points "
+                 "at a mirror or proxy, check it; then run the command again",
+              c->env->endpoint);
+    return BS_E_CHECKSUM;
+}
+
 enum bs_err hub_fetch_revision(const struct hub_ctx *c, const char *rev, struct hub_repo_info *ret,
                                struct bs_diag *d)
 {
@@ -781,8 +813,10 @@ enum bs_err hub_fetch_revision_n(const struct hub_ctx *c, const char *rev, unsig
         goto out;
     }
     rc = hub_parse_repo_info(buf_cstr(&rs.body), rs.body.len, ret, d);
-    if (rc)
+    if (rc) {
         diag_prefix(d, "'%s'", url);
+        rc = answer_refused(c, rc, d);
+    }
 out:
     http_response_release(&rs);
     return rc;
@@ -845,5 +879,5 @@ enum bs_err hub_fetch_tree(const struct hub_ctx *c, const char *repo, const char
         }
     }
     http_response_release(&rs);
-    return rc;
+    return answer_refused(c, rc, d);
 }

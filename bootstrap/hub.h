@@ -45,6 +45,9 @@ bool hub_repo_id_valid(const char *repo);
 bool hub_is_commit(const char *rev);
 /* Usable as a revision: 1..255 bytes, no control bytes, and safe as refs/<rev> path. */
 bool hub_revision_valid(const char *rev);
+/* A file path the Hub can list: path_is_safe_relative(), no .git component (any case), not
+ * under .cache/huggingface/ (a --local-dir's metadata). */
+bool hub_file_path_valid(const char *path);
 /* Exactly n lowercase hex digits. */
 bool hub_is_hex(const char *s, size_t n);
 

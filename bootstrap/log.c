@@ -7,6 +7,9 @@
 
 #include "log.h"
 
+#include "fsx.h"
+
+#include <ctype.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <sys/stat.h>
@@ -58,9 +61,10 @@ enum bs_err log_open_file(const char *path, struct bs_diag *d)
 
     if (strlen(path) >= sizeof(L.path))
         return diag_set(d, BS_E_IO, "log path too long");
-    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0)
-        return diag_set(d, BS_E_IO, "cannot open log file '%s': %s", path, strerror(errno));
+    if (open_regular(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0600, &fd, d) != BS_OK) {
+        diag_prefix(d, "log file");
+        return BS_E_IO;
+    }
     log_close_file();
     L.fd = fd;
     memcpy(L.path, path, strlen(path) + 1);
@@ -119,14 +123,34 @@ void log_redact(const char *token, char *out, size_t outlen)
         (void)snprintf(out, outlen, "%.3s\xe2\x80\xa6%s", token, token + n - 4);
 }
 
+size_t log_token_shaped(const char *s, const char *start)
+{
+    size_t n = 0;
+
+    /* a word that starts here (not inside another word) with a Hugging Face token prefix */
+    if (s > start && (isalnum((unsigned char)s[-1]) || s[-1] == '_'))
+        return 0;
+    if (strncmp(s, "hf_", 3) == 0)
+        n = 3;
+    else if (strncmp(s, "api_org_", 8) == 0)
+        n = 8;
+    else
+        return 0;
+    while (isalnum((unsigned char)s[n]))
+        n++;
+    return n >= LOG_TOKEN_SHAPED_MIN ? n : 0;
+}
+
 void log_scrub(const char *src, char *dst, size_t dstlen)
 {
+    const char *start = src;
     size_t o = 0;
 
     if (dstlen == 0)
         return;
     while (*src && o + 1 < dstlen) {
         int i, hit = -1;
+        size_t shaped;
         for (i = 0; i < L.nsecrets; i++) {
             size_t n = strlen(L.secrets[i]);
             if (strncmp(src, L.secrets[i], n) == 0) {
@@ -134,16 +158,24 @@ void log_scrub(const char *src, char *dst, size_t dstlen)
                 break;
             }
         }
-        if (hit >= 0) {
-            char mask[32];
-            size_t m;
-            log_redact(L.secrets[hit], mask, sizeof(mask));
+        /* a token nobody registered (pasted on a command line, echoed by a server) */
+        shaped = hit < 0 ? log_token_shaped(src, start) : 0;
+        if (hit >= 0 || shaped) {
+            char mask[32], tok[128];
+            size_t m, n = hit >= 0 ? strlen(L.secrets[hit]) : shaped;
+            if (hit >= 0) {
+                log_redact(L.secrets[hit], mask, sizeof(mask));
+            } else {
+                (void)snprintf(tok, sizeof(tok), "%.*s", (int)(n < sizeof(tok) ? n : sizeof(tok) - 1),
+                               src);
+                log_redact(tok, mask, sizeof(mask));
+            }
             m = strlen(mask);
             if (o + m >= dstlen)
                 break;
             memcpy(dst + o, mask, m);
             o += m;
-            src += strlen(L.secrets[hit]);
+            src += n;
             continue;
         }
         /* Text from the network (a Hub error message, a header) must not drive the

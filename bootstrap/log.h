@@ -59,6 +59,15 @@ void log_redact(const char *token, char *out, size_t outlen);
  */
 void log_scrub(const char *src, char *dst, size_t dstlen);
 
+/*
+ * Length of the token-shaped word at s ("hf_" or "api_org_" and at least
+ * LOG_TOKEN_SHAPED_MIN characters in all, letters and digits, not inside another
+ * word; start is where the text begins), or 0. log_scrub() masks such words even when
+ * no secret was registered: a token pasted on a command line or echoed by a server.
+ */
+#define LOG_TOKEN_SHAPED_MIN 23
+size_t log_token_shaped(const char *s, const char *start);
+
 void log_error(const char *fmt, ...) BS_PRINTF(1, 2);
 void log_warn(const char *fmt, ...) BS_PRINTF(1, 2);
 void log_info(const char *fmt, ...) BS_PRINTF(1, 2);

@@ -11,6 +11,7 @@
 #include <cJSON.h>
 
 #include "fsx.h"
+#include "log.h"
 
 static const char *const phase_names[STATE_NPHASES] = {"detect", "auth", "fetch", "unpack",
                                                        "handoff"};
@@ -117,9 +118,17 @@ enum bs_err state_parse_time(const char *s, int64_t *t)
 
 /* ---- writing ----------------------------------------------------------- */
 
+/*
+ * Every string of the state goes through the logger's scrubber, on the way in and out: a
+ * Hub message or a user name from the network may echo a token or carry terminal escape
+ * sequences, and state.json is printed by 'status' and read by people and tools.
+ */
 static bool add_str(cJSON *o, const char *k, const char *v)
 {
-    return cJSON_AddStringToObject(o, k, v ? v : "") != NULL;
+    char clean[PATH_MAX + 2]; /* the longest field (a path) and its NUL */
+
+    log_scrub(v ? v : "", clean, sizeof(clean));
+    return cJSON_AddStringToObject(o, k, clean) != NULL;
 }
 
 static bool add_num(cJSON *o, const char *k, uint64_t v)
@@ -291,7 +300,7 @@ static void rd_str(struct rd *r, const cJSON *o, const char *k, char *dst, size_
         r->rc = diag_set(r->d, BS_E_PARSE, "state: '%s' is longer than %zu bytes", k, n - 1);
         return;
     }
-    memcpy(dst, v->valuestring, len + 1);
+    log_scrub(v->valuestring, dst, n); /* what an older version stored raw, too */
 }
 
 static void rd_u64(struct rd *r, const cJSON *o, const char *k, uint64_t *dst)

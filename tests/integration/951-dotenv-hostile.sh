@@ -128,3 +128,22 @@ for c in $(seq 1 $((CASES / 10 + 1)) "$CASES"); do
     runs=$((runs + 1))
 done
 echo "setup.sh ran $runs time(s) on hostile .env files: token on stdin only, nothing executed"
+
+# bounded: a 900 KB line is skipped at once (it was quadratic: a 1 MB line took 10 s), the
+# lines after it count; a file over 1 MiB (the red team's 2 MB line) is not read at all
+say() { echo "setup: $*" >&2; }
+{ head -c 900000 /dev/zero | tr '\0' 'a'; printf '\nHF_TOKEN=hf_afterthelongline\n'; } >"$T/long.env"
+t0=$(date +%s%N)
+got=$(read_env_token "$T/long.env" 2>"$T/long.err")
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+assert_eq "$got" "hf_afterthelongline" "token after a 900 KB line"
+assert_contains "$T/long.err" "line 1 is longer than 4096 characters: skipped"
+[ "$ms" -lt 5000 ] || fail "a 900 KB line took $ms ms"
+{ head -c 2000000 /dev/zero | tr '\0' 'a'; printf '\nHF_TOKEN=hf_x\n'; } >"$T/huge.env"
+t0=$(date +%s%N)
+got=$(read_env_token "$T/huge.env" 2>"$T/huge.err")
+ms2=$(( ($(date +%s%N) - t0) / 1000000 ))
+assert_eq "$got" "" "token from a file over 1 MiB"
+assert_contains "$T/huge.err" "is larger than 1 MiB: not reading it as a .env file"
+[ "$ms2" -lt 2000 ] || fail "a 2 MB file took $ms2 ms"
+echo "a 900 KB line: $ms ms; a 2 MB file: $ms2 ms"

@@ -173,8 +173,18 @@ static void test_scrub(void)
     log_scrub("a\033[2Jb\tc\nd\x7f", out, sizeof(out));
     CHECK_STR(out, "a?[2Jb\tc\nd?");
     log_forget_secrets();
+    /* token-shaped words are masked even when nobody registered them (a token pasted on a
+     * command line, or echoed by a server) */
     log_scrub("hf_abcdefghijklmnopqrstuvwxyz", out, sizeof(out));
-    CHECK_STR(out, "hf_abcdefghijklmnopqrstuvwxyz");
+    CHECK_STR(out, "hf_\xe2\x80\xa6wxyz");
+    log_scrub("unexpected 'api_org_ABCDEFGHIJKLMNOPQRSTUVWXYZ01'", out, sizeof(out));
+    CHECK_STR(out, "unexpected 'api\xe2\x80\xa6YZ01'");
+    /* not tokens: identifiers with underscores, short words, words inside words */
+    log_scrub("hf_hub_download hf_transfer hf_abc xhf_abcdefghijklmnopqrstuvwxyz", out,
+              sizeof(out));
+    CHECK_STR(out, "hf_hub_download hf_transfer hf_abc xhf_abcdefghijklmnopqrstuvwxyz");
+    CHECK_INT((int)log_token_shaped("hf_abcdefghijklmnopqrst", "hf_abcdefghijklmnopqrst"), 23);
+    CHECK_INT((int)log_token_shaped("hf_abcdefghijklmnopqrs", "hf_abcdefghijklmnopqrs"), 0);
 }
 
 int main(void)

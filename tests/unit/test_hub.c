@@ -65,6 +65,18 @@ static void test_happy_ids(void)
     CHECK(!hub_revision_valid("/abs"));
     CHECK(!hub_revision_valid(""));
     CHECK(!hub_revision_valid("a\nb"));
+    /* file paths the Hub can list (red-team finding 5) */
+    CHECK(hub_file_path_valid("config.json"));
+    CHECK(hub_file_path_valid("a/b/.gitattributes"));
+    CHECK(hub_file_path_valid(".gitignore"));
+    CHECK(hub_file_path_valid("x/.github/workflow.yml"));
+    CHECK(hub_file_path_valid(".cache/other/file"));
+    CHECK(!hub_file_path_valid(".git/config"));
+    CHECK(!hub_file_path_valid("sub/.GIT/hooks/post-checkout"));
+    CHECK(!hub_file_path_valid("a/.Git"));
+    CHECK(!hub_file_path_valid(".cache/huggingface/download/x.metadata"));
+    CHECK(!hub_file_path_valid(".cache/huggingface"));
+    CHECK(!hub_file_path_valid("../x"));
 }
 
 static void test_happy_folder_and_urls(void)
@@ -254,6 +266,11 @@ static void test_sad_tree(void)
         "\"0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b\",\"lfs\":{\"oid\":\"short\",\"size\":1}}]",
         "[{\"type\":\"file\",\"path\":\"a\\u0000b\",\"size\":1,\"oid\":"
         "\"0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b\"}]",
+        /* paths the real Hub cannot hold (a compromised mirror): refused */
+        "[{\"type\":\"file\",\"path\":\".git/config\",\"size\":1,\"oid\":"
+        "\"0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b\"}]",
+        "[{\"type\":\"file\",\"path\":\".cache/huggingface/download/a.metadata\","
+        "\"size\":1,\"oid\":\"0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b\"}]",
     };
     struct hub_file_list l;
     struct bs_diag d;
