@@ -1385,9 +1385,13 @@ static enum bs_err check_access_once(const struct hf_env *env, const char *token
     switch (rc) {
     case BS_E_AUTH:
         if (!had_token) {
+            /* the Hub answers 401 without a token both for gated/private repos and for ids
+             * that do not exist: a typo must not read as a login problem only */
             diag_set(d, BS_E_AUTH,
-                     "'%s' needs a Hugging Face login (the Hub answered %ld without a token)",
-                     shown, rs.status);
+                     "'%s' needs a Hugging Face login, or does not exist (the Hub answered %ld "
+                     "without a token%s%s)",
+                     shown, rs.status, strcmp(xcode, "RepoNotFound") == 0 ? ": " : "",
+                     strcmp(xcode, "RepoNotFound") == 0 ? "RepoNotFound" : "");
             auth_login_guidance(env->endpoint, guide, sizeof(guide));
             diag_hint(d, "%s", guide);
         } else {
@@ -1430,10 +1434,13 @@ static enum bs_err check_access_once(const struct hf_env *env, const char *token
         if (strcmp(xcode, "RevisionNotFound") == 0 || strcmp(xcode, "EntryNotFound") == 0)
             break;
         diag_hint(d,
-                  "check the id at %s; the repository may have been renamed or moved "
-                  "(fishaudio/openaudio-s1-mini is also known as fishaudio/s1-mini). The Hub's "
-                  "redirects for renamed repositories are followed automatically%s",
-                  page, had_token ? "" : "; a private repository also needs a login");
+                  "check the id at %s; the repository may have been renamed or moved%s. The "
+                  "Hub's redirects for renamed repositories are followed automatically%s",
+                  page,
+                  strstr(repo, "s1-mini") ? " (fishaudio/openaudio-s1-mini is also known as "
+                                            "fishaudio/s1-mini)"
+                                          : "",
+                  had_token ? "" : "; a private repository also needs a login");
         break;
     default:
         break;

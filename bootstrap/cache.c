@@ -123,10 +123,12 @@ enum bs_err cache_prepare(const struct cache_repo *c, struct bs_diag *d)
     if (!exists(p))
         rc = write_atomic(p, CACHEDIR_TAG, strlen(CACHEDIR_TAG), file_mode(), d);
 out:
-    if (rc == BS_E_IO)
+    if (rc == BS_E_IO) {
         diag_hint(d, "make '%s' writable, or point HF_HUB_CACHE (or HF_HOME) at a writable "
                      "folder",
                   c->root);
+        rc = BS_E_USAGE; /* a person must act (exit 2): retrying cannot help */
+    }
     return rc;
 }
 

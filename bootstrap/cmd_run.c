@@ -170,6 +170,22 @@ static const char *const phase_verbs[STATE_NPHASES] = {
 
 /* ---- helpers ----------------------------------------------------------- */
 
+/* The first words of a phase's failure: what failed, by what went wrong when that says more
+ * than the phase (a wrong revision found while checking access is not a login failure). */
+static const char *fail_title(enum state_phase p, enum bs_err rc)
+{
+    switch (rc) {
+    case BS_E_GATED:
+        return "no access to the gated model";
+    case BS_E_NOTFOUND:
+        return "the model or its data cannot be found";
+    case BS_E_NET:
+        return p == STATE_PHASE_AUTH ? "cannot reach Hugging Face" : phase_verbs[p];
+    default:
+        return phase_verbs[p];
+    }
+}
+
 static const char *nonempty(const char *v)
 {
     return v && *v ? v : NULL;
@@ -627,8 +643,7 @@ static int run_phases(struct run_ctx *c)
         if (rc == BS_OK && sig_stop_requested())
             rc = diag_set(&d, BS_E_INTERRUPTED, "stopped by a signal");
         if (rc)
-            return fail_run(c, (enum state_phase)p, rc, &d,
-                            rc == BS_E_GATED ? "no access to the gated model" : phase_verbs[p]);
+            return fail_run(c, (enum state_phase)p, rc, &d, fail_title((enum state_phase)p, rc));
         rec->status = STATE_DONE;
         rec->finished_at = run_now();
         st->progress_item[0] = '\0';
@@ -759,7 +774,13 @@ int cmd_run(int argc, char **argv)
     c->interactive =
         !c->o.non_interactive && !c->env.non_interactive && !c->o.token_stdin && tty_interactive();
     if ((rc = setup_state_dir(c, c->o.state_dir, &d)) || (rc = mkdir_p(c->state_dir, 0700, &d)) ||
-        (rc = dir_private_check(c->state_dir, &d))) {
+        (rc = dir_private_check(c->state_dir, &d)) || (rc = dir_writable(c->state_dir, &d))) {
+        if (rc == BS_E_IO) {
+            /* a person must act: exit 2, not 1 (the boot unit would retry for ever) */
+            rc = BS_E_USAGE;
+            diag_hint(&d, "make it writable for this user, or choose another with --state-dir "
+                          "(or BOOTSTRAP_STATE_DIR)");
+        }
         code = bs_exit_code(log_fail(rc, &d, "cannot use the state directory"), 0);
         goto out;
     }

@@ -2517,7 +2517,11 @@ enum bs_err fetch_run(struct fetch_job *jobs, size_t njobs, const struct fetch_o
         CURLMsg *msg;
 
         if (sig_stop_requested()) {
-            (void)fail(&E, BS_E_INTERRUPTED, "interrupted");
+            (void)fail(&E, BS_E_INTERRUPTED, "interrupted; the %" PRIu64 " bytes received are kept",
+                       E.fetched);
+            if (E.d)
+                diag_hint(E.d, "run the same command again: it continues where it stopped "
+                               "(the partial data is kept beside the cache's blobs)");
             break;
         }
         for (i = 0; i < njobs; i++)

@@ -258,6 +258,13 @@ enum bs_err mkdir_p(const char *path, mode_t mode, struct bs_diag *d)
     return BS_OK;
 }
 
+enum bs_err dir_writable(const char *path, struct bs_diag *d)
+{
+    if (access(path, W_OK | X_OK) == 0)
+        return BS_OK;
+    return diag_set(d, BS_E_IO, "cannot write into '%s': %s", path, strerror(errno));
+}
+
 enum bs_err dir_private_check(const char *path, struct bs_diag *d)
 {
     struct stat st;

@@ -44,6 +44,8 @@ enum bs_err mkdir_p(const char *path, mode_t mode, struct bs_diag *d);
 /* A folder for our private files (the state directory): a real folder (not a symbolic
  * link), owned by the effective user, writable by nobody else. BS_E_USAGE with the fix. */
 enum bs_err dir_private_check(const char *path, struct bs_diag *d);
+/* BS_E_IO (with the reason) unless the effective user may create files in the folder. */
+enum bs_err dir_writable(const char *path, struct bs_diag *d);
 
 /*
  * A small text file (at most 256 bytes) into out without its trailing newlines and

@@ -639,12 +639,15 @@ enum bs_err http_hub_error(const struct http_response *rs, const char *repo, boo
 
     if (strcmp(code, "RevisionNotFound") == 0) {
         diag_set(d, BS_E_NOTFOUND, "revision not found in '%s': %s%s", repo, msg, tail);
-        diag_hint(d, "check the revision (branch, tag or 40-hex commit) pinned in the manifest");
+        diag_hint(d, "check the revision: a branch, a tag or a 40-hex commit of '%s' (the "
+                     "--revision option, or \"revision\" in the manifest)",
+                  repo);
         return BS_E_NOTFOUND;
     }
     if (strcmp(code, "EntryNotFound") == 0) {
         diag_set(d, BS_E_NOTFOUND, "file not found in '%s' at '%s'%s", repo, rs->url, tail);
-        diag_hint(d, "check the file names in the manifest against the repository's files");
+        diag_hint(d, "check the file names (--include or --file, or \"files\" in the manifest) "
+                     "against the repository's files");
         return BS_E_NOTFOUND;
     }
     if (strcmp(code, "GatedRepo") == 0) {
@@ -672,9 +675,20 @@ enum bs_err http_hub_error(const struct http_response *rs, const char *repo, boo
     }
     if (st == 401) {
         if (had_token && strcmp(msg, "Invalid credentials in Authorization header") == 0) {
+            char origin[256];
+            size_t n = 0;
+            const char *p = strstr(rs->url, "://");
+            /* the Hub this request went to (HF_ENDPOINT may point at a mirror) */
+            if (p) {
+                p = strchr(p + 3, '/');
+                n = p ? (size_t)(p - rs->url) : strlen(rs->url);
+            }
+            (void)snprintf(origin, sizeof(origin), "%.*s", (int)(n && n < sizeof(origin) ? n : 0),
+                           rs->url);
             diag_set(d, BS_E_AUTH, "the Hugging Face token is invalid or revoked%s", tail);
-            diag_hint(d, "create a new read token at https://huggingface.co/settings/tokens and "
-                         "run 'bootstrap login'");
+            diag_hint(d, "create a new read token at %s/settings/tokens and run 'bootstrap login "
+                         "--force' (an HF_TOKEN variable wins over a login: unset it or fix it)",
+                      origin[0] ? origin : "https://huggingface.co");
             return BS_E_AUTH;
         }
         if (had_token) {
@@ -682,8 +696,8 @@ enum bs_err http_hub_error(const struct http_response *rs, const char *repo, boo
                      repo, tail);
             return BS_E_NOTFOUND;
         }
-        diag_set(d, BS_E_AUTH, "'%s' needs a Hugging Face login%s%s%s", repo, msg[0] ? ": " : "",
-                 msg, tail);
+        diag_set(d, BS_E_AUTH, "'%s' needs a Hugging Face login, or does not exist%s%s%s", repo,
+                 msg[0] ? ": " : "", msg, tail);
         diag_hint(d, "log in with 'bootstrap login' (or set HF_TOKEN), then run again");
         return BS_E_AUTH;
     }

@@ -546,8 +546,18 @@ enum bs_err manifest_parse(const char *text, size_t len, struct manifest *m, str
     root = cJSON_ParseWithLength(text, len);
     if (!root) {
         const char *at = cJSON_GetErrorPtr();
-        size_t off = at && at >= text && at <= text + len ? (size_t)(at - text) : 0;
-        return diag_set(d, BS_E_PARSE, "not valid JSON (near byte %zu)", off);
+        size_t off = at && at >= text && at <= text + len ? (size_t)(at - text) : 0, k;
+        unsigned line = 1, col = 1;
+        for (k = 0; k < off; k++) {
+            if (text[k] == '\n') {
+                line++;
+                col = 1;
+            } else {
+                col++;
+            }
+        }
+        return diag_set(d, BS_E_PARSE, "not valid JSON: line %u, column %u (byte %zu)", line, col,
+                        off);
     }
     if ((rc = check_keys(root, "manifest", keys, d)))
         goto out;
@@ -671,6 +681,8 @@ enum bs_err manifest_load(const char *path, struct manifest *m, char sha256_hex[
     enum bs_err rc;
 
     rc = read_file_max(path, MANIFEST_MAX_BYTES, false, &text, &len, d);
+    if (rc == BS_E_PARSE || rc == BS_E_IO)
+        rc = BS_E_USAGE; /* too large, a FIFO, unreadable: the person must fix it (exit 2) */
     if (rc)
         return rc;
     if (sha256_hex && (rc = sha256_buf(text, len, sha256_hex, d)))
@@ -678,6 +690,13 @@ enum bs_err manifest_load(const char *path, struct manifest *m, char sha256_hex[
     rc = manifest_parse(text, len, m, d);
     if (rc)
         diag_prefix(d, "%s", path);
+    if (rc == BS_E_PARSE) {
+        /* a manifest is written by a person: a syntax error is theirs to fix (exit 2, not 1,
+         * which the boot unit would retry every 30 s for ever) */
+        rc = BS_E_USAGE;
+        diag_hint(d, "fix the manifest (JSON: double quotes, no trailing commas, no comments), "
+                     "then run again");
+    }
 out:
     free(text);
     return rc;

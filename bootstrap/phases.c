@@ -67,7 +67,8 @@ void run_resume_command(const struct run_ctx *c, char *out, size_t outlen)
     if (c->under_systemd)
         (void)snprintf(out, outlen, "sudo systemctl restart bootstrap");
     else if (c->o.config)
-        (void)snprintf(out, outlen, "bootstrap --resume --config '%s'", c->config_path);
+        (void)snprintf(out, outlen, "bootstrap --resume --config '%s'",
+                       c->config_path[0] ? c->config_path : c->o.config);
     else
         (void)snprintf(out, outlen, "bootstrap --resume");
 }

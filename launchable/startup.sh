@@ -115,14 +115,30 @@ as_user() {
     if [ "$(id -un)" = "$RUN_USER" ]; then env HOME="$RUN_HOME" "$@"
     else sudo -n -u "$RUN_USER" env HOME="$RUN_HOME" "$@"; fi
 }
-token_stored=0
+# token: none (no launch parameter), stored (checked and saved), kept (the Hub could not be
+# asked: saved unchecked, the service checks it), refused (the Hub rejected it)
+token=none
 if [ -n "${HF_TOKEN:-}" ]; then
-    if printf '%s' "$HF_TOKEN" | as_user "$OPT/bin/bootstrap" login --token-stdin >"$TMP/login.out" 2>&1; then
-        token_stored=1
+    rc=0
+    printf '%s' "$HF_TOKEN" | as_user "$OPT/bin/bootstrap" login --token-stdin >"$TMP/login.out" 2>&1 || rc=$?
+    if [ "$rc" = 0 ]; then
+        token=stored
         say "the HF_TOKEN launch parameter is stored for $RUN_USER"
+    elif [ "$rc" = 4 ]; then
+        token=refused
+        say "the HF_TOKEN launch parameter was refused by Hugging Face (invalid or revoked):"
+        sed 's/^/    /' "$TMP/login.out" | tail -n 3
     else
-        say "the HF_TOKEN launch parameter could not be stored (the service says why: bootstrap status):"
-        sed 's/^/    /' "$TMP/login.out" | tail -n 5
+        # a network failure at boot must not lose the token: keep it where huggingface_hub
+        # keeps one (mode 0600, the user's own); the service checks it when it runs
+        d=$RUN_HOME/.cache/huggingface
+        # shellcheck disable=SC2016  # $1 is the inner shell's argument
+        if printf '%s' "$HF_TOKEN" | as_user sh -c 'umask 077 && mkdir -p "$1" && cat >"$1/token.tmp" && mv -f "$1/token.tmp" "$1/token"' sh "$d"; then
+            token=kept
+            say "Hugging Face could not be reached to check the HF_TOKEN launch parameter (bootstrap login exit $rc); it is kept for $RUN_USER in $d/token (mode 0600) and checked when the service runs"
+        else
+            say "the HF_TOKEN launch parameter could not be checked (exit $rc) nor kept in $d/token"
+        fi
     fi
 fi
 unset HF_TOKEN
@@ -154,9 +170,17 @@ background. Connect with 'brev shell <instance>' and:
     tail -f $STATE_DIR/bootstrap.log
 
 EOF
-if [ "$token_stored" = 0 ]; then
+if [ "$token" = kept ]; then
     cat <<EOF
-  Log in to Hugging Face (the model is gated; no HF_TOKEN launch parameter was given):
+  The HF_TOKEN launch parameter is kept but not yet checked (Hugging Face was not reachable);
+  the service checks it. If 'bootstrap status' then says it is invalid: bootstrap login --force
+
+EOF
+elif [ "$token" = none ] || [ "$token" = refused ]; then
+    why="no HF_TOKEN launch parameter was given"
+    [ "$token" = none ] || why="the HF_TOKEN launch parameter was refused"
+    cat <<EOF
+  Log in to Hugging Face (the model is gated; $why):
     1. accept the licence at https://huggingface.co/fishaudio/openaudio-s1-mini
     2. bootstrap login                    (a read token: https://huggingface.co/settings/tokens)
     3. sudo systemctl restart bootstrap

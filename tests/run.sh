@@ -66,6 +66,15 @@ for t in "${tests[@]}"; do
         timeout -k 5 "$limit" "$t" >"$log" 2>&1
     fi
     rc=$?
+    # nothing a test started may outlive it (a mock Hub left running, a stray download):
+    # its processes name its temp folder, /tmp/bs-<test>.XXXXXX
+    left=$(pgrep -f "/bs-${name%.sh}\.[A-Za-z0-9]{6}" 2>/dev/null | paste -sd, - || true)
+    if [ -n "$left" ]; then
+        echo "FAIL: processes left running after the test: $(ps -o pid=,args= -p "$left" 2>/dev/null | cut -c1-160 | tr '\n' ';')" >>"$log"
+        # shellcheck disable=SC2086
+        kill ${left//,/ } 2>/dev/null || true
+        [ $rc -ne 0 ] || rc=1
+    fi
     ms=$(( ($(date +%s%N) - t0) / 1000000 ))
     if [ $rc -eq 0 ]; then
         pass=$((pass + 1)); printf 'PASS  %-45s %6d ms\n' "$name" "$ms"

@@ -108,11 +108,14 @@ run_bs HF_TOKEN="$TOKEN_DENIED" -- whoami --check-access fishaudio/s1-mini
 assert_rc 5
 assert_contains "$T/err" "accept the licence at $MOCK_HUB_URL/$REPO while logged in as bob"
 
-# -- not found: exit 6, renames mentioned -------------------------------------------------
+# -- not found: exit 6, renames mentioned; S1-mini's own rename only for an S1-mini id ----
 run_bs HF_TOKEN="$TOKEN_OK" -- whoami --check-access fishaudio/no-such-model
 assert_rc 6
 assert_contains "$T/err" "not found"
 assert_contains "$T/err" "renamed"
+assert_not_contains "$T/err" "fishaudio/s1-mini"
+run_bs HF_TOKEN="$TOKEN_OK" -- whoami --check-access fishaudio/openaudio-s1-mini-typo
+assert_rc 6
 assert_contains "$T/err" "fishaudio/s1-mini"
 run_bs HF_TOKEN="$TOKEN_OK" -- whoami --check-access "$REPO" --revision no-such-branch
 assert_rc 6

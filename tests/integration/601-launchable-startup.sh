@@ -96,4 +96,25 @@ assert_contains "$T/out" "already installed"
 assert_contains "$T/out" "bootstrap login"
 assert_contains "$T/out" "sudo systemctl restart bootstrap"
 assert_eq "$(grep -c . "$T/systemctl.log")" 3
+
+# the Hub unreachable at boot (issue 14): the token is kept (mode 0600), not dropped, and the
+# text says so instead of "no HF_TOKEN launch parameter was given"
+rm -rf "$T/userhome/.cache/huggingface"
+startup BOOTSTRAP_BUNDLE_SHA256="$sha" HF_TOKEN="$TOK" HF_ENDPOINT="http://127.0.0.1:9" ||
+    { cat "$T/err" >&2; fail "startup.sh failed with the Hub unreachable"; }
+assert_file_sha256 "$T/userhome/.cache/huggingface/token" "$(printf '%s' "$TOK" | sha256sum | cut -d' ' -f1)"
+assert_eq "$(stat -c %a "$T/userhome/.cache/huggingface/token")" 600 "mode of the kept token"
+assert_contains "$T/out" "Hugging Face could not be reached to check the HF_TOKEN launch parameter"
+assert_contains "$T/out" "is kept for $ME"
+assert_not_contains "$T/out" "no HF_TOKEN launch parameter was given"
+assert_not_contains "$T/out" "$TOK"
+assert_not_contains "$T/err" "$TOK"
+# a token the Hub refuses: said so, and how to log in
+rm -rf "$T/userhome/.cache/huggingface"
+startup BOOTSTRAP_BUNDLE_SHA256="$sha" HF_TOKEN="hf_notavalidtokenatallnotatallxyz" HF_ENDPOINT="$HF_ENDPOINT" ||
+    { cat "$T/err" >&2; fail "startup.sh failed with a bad token"; }
+assert_contains "$T/out" "was refused by Hugging Face"
+assert_contains "$T/out" "the HF_TOKEN launch parameter was refused"
+assert_contains "$T/out" "bootstrap login"
+[ ! -e "$T/userhome/.cache/huggingface/token" ] || fail "a refused token was saved"
 leak_scan "$TOK" --allow "$T/userhome/.cache/huggingface/token" --allow "$T/userhome/.cache/huggingface/stored_tokens"

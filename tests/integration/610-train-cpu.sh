@@ -78,6 +78,17 @@ losses_finite() {   # every train/loss=... in the logs is a number
     [ -z "$bad" ] || fail "non-finite losses logged in $1: $bad"
 }
 
+first_ckpt() {   # first_ckpt MODE PID: wait (3 min at most) for the run's first checkpoint
+    local c _
+    for _ in $(seq 1 1800); do
+        c=$(find "$FS/results/finnish-$1/checkpoints" -name 'step_*.ckpt' 2>/dev/null | sort | head -n1)
+        [ -z "$c" ] || { echo "$c"; return 0; }
+        kill -0 "$2" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
 # ---- the environment, from the entrypoint ------------------------------------------------
 t0=$(date +%s)
 train --stop-after venv
@@ -164,13 +175,7 @@ losses_finite "the guarded run"
 TRAIN_ENV=(TRAIN_LOSS_LIMIT=off)
 ( train --mode lora --max-steps 24 --save-every 4; exit "$RC" ) &
 bg=$!
-for _ in $(seq 1 1800); do
-    ls "$FS"/results/finnish-lora/checkpoints/step_*.ckpt >/dev/null 2>&1 && break
-    kill -0 "$bg" 2>/dev/null || break
-    sleep 0.1
-done
-first=$(find "$FS/results/finnish-lora/checkpoints" -name 'step_*.ckpt' 2>/dev/null | sort | head -n1)
-[ -n "$first" ] || fail "no LoRA checkpoint appeared"
+first_ckpt lora "$bg" >/dev/null || fail "no LoRA checkpoint appeared"
 pkill -TERM -f "bash $TRAIN --cpu --mode lora" || true
 set +e; wait "$bg"; rc=$?; set -e
 assert_eq "$rc" 143 "exit status after SIGTERM"
@@ -227,12 +232,7 @@ assert_contains "$T/err" "the training loss became nan"
 # ---- full fine-tuning: the training process killed, the unit's retry resumes ------------------
 ( train --mode full --max-steps 16 --save-every 4; exit "$RC" ) &
 bg=$!
-for _ in $(seq 1 1800); do
-    ls "$FS"/results/finnish-full/checkpoints/step_*.ckpt >/dev/null 2>&1 && break
-    kill -0 "$bg" 2>/dev/null || break
-    sleep 0.1
-done
-ls "$FS"/results/finnish-full/checkpoints/step_*.ckpt >/dev/null 2>&1 || fail "no full checkpoint appeared"
+first_ckpt full "$bg" >/dev/null || fail "no full checkpoint appeared"
 pkill -KILL -f "fish_speech/train.py.*project=finnish-full" || true
 set +e; wait "$bg"; rc=$?; set -e
 assert_eq "$rc" 1 "exit status after the training was killed (the unit retries 1)"

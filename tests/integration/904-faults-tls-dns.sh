@@ -123,9 +123,12 @@ case_tls_wrong_name() {
     assert_eq "$(hub_connections "${ctl[@]}" "https://wrong.example:$port/_mock/stats")" 1 \
         "connections for a certificate failure"
     no_cache_content
-    # back to a mock with the right name, for the closing checks
+    # back to a mock with the right name, for the closing checks. The mocks of this case run
+    # in its subshell: the case stops its own, or the last one outlives the test (the outer
+    # cleanup only knows the pid of the first mock, stopped above)
     mock_stop
     mock_start --config "$MOCK_CONFIG" --tls
+    case_cleanup mock_stop
     end_case
 }
 
