@@ -25,6 +25,7 @@
 
 #include "fsx.h"
 #include "http.h"
+#include "hub.h"
 #include "log.h"
 #include "sig.h"
 #include "tty.h"
@@ -1257,28 +1258,6 @@ static enum bs_err pct_encode(const char *in, bool keep_slash, char *out, size_t
     return BS_OK;
 }
 
-/* "namespace/name" or a legacy single name; letters, digits, "-_." only. */
-static bool repo_id_ok(const char *repo)
-{
-    size_t i, slashes = 0, seg = 0;
-
-    if (!repo || !*repo || strlen(repo) > 200)
-        return false;
-    for (i = 0; repo[i]; i++) {
-        char c = repo[i];
-        if (c == '/') {
-            if (seg == 0 || ++slashes > 1)
-                return false;
-            seg = 0;
-            continue;
-        }
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_' || c == '.'))
-            return false;
-        seg++;
-    }
-    return seg > 0 && strstr(repo, "..") == NULL;
-}
 
 /* Repo id from a /resolve/ URL on the endpoint, after redirects; false when it is not one. */
 static bool repo_from_url(const struct hf_env *env, const char *prefix, const char *url, char *out,
@@ -1298,7 +1277,7 @@ static bool repo_from_url(const struct hf_env *env, const char *prefix, const ch
         return false;
     memcpy(out, r, (size_t)(end - r));
     out[end - r] = '\0';
-    return repo_id_ok(out);
+    return hub_repo_id_valid(out);
 }
 
 /*
@@ -1321,7 +1300,7 @@ static enum bs_err check_access_once(const struct hf_env *env, const char *token
 
     if (!prefix)
         return diag_set(d, BS_E_USAGE, "unknown repository type '%s'", repo_type);
-    if (!repo_id_ok(repo))
+    if (!hub_repo_id_valid(repo))
         return diag_set(d, BS_E_USAGE, "'%s' is not a repository id (namespace/name)",
                         repo ? repo : "");
     if (!probe_file || !*probe_file)

@@ -932,8 +932,16 @@ static void compute_view(const struct run_ctx *c, const struct state *st, struct
         (void)snprintf(v->summary, sizeof(v->summary), "finished");
         break;
     case STATE_FAILED:
-        (void)snprintf(v->summary, sizeof(v->summary), "failed in phase %s (exit %d: %s)", ph,
-                       st->last_error.exit_code, st->last_error.code);
+        if (st->phase == STATE_PHASE_NONE ||
+            (st->last_error.set && st->last_error.phase == STATE_PHASE_NONE))
+            /* before any phase: reading the manifest, the state, the workspace */
+            (void)snprintf(v->summary, sizeof(v->summary), "failed before the first phase (exit %d: "
+                           "%s): %s", st->last_error.exit_code,
+                           st->last_error.code[0] ? st->last_error.code : "error",
+                           st->last_error.message[0] ? st->last_error.message : "see the log");
+        else
+            (void)snprintf(v->summary, sizeof(v->summary), "failed in phase %s (exit %d: %s)", ph,
+                           st->last_error.exit_code, st->last_error.code);
         break;
     case STATE_INTERRUPTED:
         (void)snprintf(v->summary, sizeof(v->summary), "interrupted in phase %s (state kept)", ph);

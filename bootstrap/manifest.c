@@ -13,6 +13,8 @@
 #include <cJSON.h>
 
 #include "fsx.h"
+#include "hub.h"
+#include "hwreport.h"
 #include "sha256.h"
 
 /* Keys every object may carry without meaning anything to us. */
@@ -109,33 +111,9 @@ static bool is_hex(const char *s, size_t n)
 
 bool manifest_repo_id_valid(const char *s)
 {
-    const char *slash;
-    size_t i, n;
-
-    if (!s || !*s)
-        return false;
-    n = strlen(s);
-    if (n > MANIFEST_REPO_MAX)
-        return false;
-    slash = strchr(s, '/');
-    if (!slash || slash == s || slash[1] == '\0' || strchr(slash + 1, '/'))
-        return false;
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '/')
-            continue;
-        if (!isalnum(c) && c != '-' && c != '_' && c != '.')
-            return false;
-    }
-    /* huggingface_hub's validate_repo_id: no "--" or "..", no leading/trailing "-" or "." */
-    if (strstr(s, "--") || strstr(s, ".."))
-        return false;
-    for (i = 0; i < n; i++) {
-        bool edge = i == 0 || i == n - 1 || s[i - 1] == '/' || s[i + 1] == '/';
-        if (edge && (s[i] == '-' || s[i] == '.'))
-            return false;
-    }
-    return true;
+    /* the Hub's rule (hub_repo_id_valid: also refuses "org/model.git"), and a manifest
+     * names the owner too */
+    return s && strlen(s) <= MANIFEST_REPO_MAX && strchr(s, '/') && hub_repo_id_valid(s);
 }
 
 bool manifest_env_name_valid(const char *s)
@@ -152,19 +130,10 @@ bool manifest_env_name_valid(const char *s)
     return true;
 }
 
-/* A revision: 40-hex commit, or a branch/tag name the Hub accepts in a URL. */
+/* A revision: the Hub's rule (hub_revision_valid: "a//b" is not one), within our cap. */
 static bool revision_valid(const char *s)
 {
-    size_t i;
-
-    if (!*s || strlen(s) > MANIFEST_REV_MAX || s[0] == '/' || s[0] == '-' || strstr(s, ".."))
-        return false;
-    for (i = 0; s[i]; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!isalnum(c) && c != '-' && c != '_' && c != '.' && c != '/')
-            return false;
-    }
-    return true;
+    return strlen(s) <= MANIFEST_REV_MAX && hub_revision_valid(s);
 }
 
 static bool name_valid(const char *s)
@@ -410,7 +379,6 @@ static enum bs_err parse_requirements(const cJSON *obj, struct manifest_requirem
     char cc[16] = "";
     uint64_t gpus = 0, vram_gib = 0;
     enum bs_err rc;
-    size_t i;
 
     if ((rc = check_keys(obj, "requirements", keys, d)) ||
         (rc = get_u64(obj, "gpus", "requirements", 64, &gpus, d)) ||
@@ -430,10 +398,11 @@ static enum bs_err parse_requirements(const cJSON *obj, struct manifest_requirem
     if (cc[0] && parse_cc(cc, &r->min_cc_major, &r->min_cc_minor))
         return diag_set(d, BS_E_USAGE, "requirements.compute_capability: '%s' is not like \"8.0\"",
                         cc);
-    for (i = 0; r->min_driver[i]; i++)
-        if (!isdigit((unsigned char)r->min_driver[i]) && r->min_driver[i] != '.')
-            return diag_set(d, BS_E_USAGE, "requirements.driver: '%s' is not like \"535.104\"",
-                            r->min_driver);
+    /* the detector's own rule: a version it cannot compare ("535.", "525..60") would skip
+     * the check silently */
+    if (r->min_driver[0] && !hw_driver_version_ok(r->min_driver))
+        return diag_set(d, BS_E_USAGE, "requirements.driver: '%s' is not like \"535.104\"",
+                        r->min_driver);
     return BS_OK;
 }
 

@@ -205,8 +205,7 @@ enum bs_err phase_detect(struct run_ctx *c, struct bs_diag *d)
         goto out;
     }
     if (usable == 0) {
-        c->st->no_gpu_allowed = true;
-        log_warn("no usable GPU: --allow-no-gpu given, so the run continues without one (demo)");
+        c->st->no_gpu_allowed = true; /* the report's "no_gpu_allowed" reason said so already */
         set_summary(c, STATE_PHASE_DETECT, "no usable GPU (allowed: --allow-no-gpu), verdict %s",
                     hw_verdict_status(r));
     } else {

@@ -36,6 +36,15 @@ mock_ctl set '{"cdn_rate_bps": 0}' >/dev/null
 run_bs HF_TOKEN="$TOKEN_OK" -- download "$REPO"
 assert_rc 0
 
+# no GPU with --allow-no-gpu: the cause and the consequence once each, not three warnings
+write_manifest
+printf '%s\n' "$TOKEN_OK" >"$T/tok"
+BS_STDIN=$T/tok run_bs -- run --config "$T/manifest.json" --allow-no-gpu --token-stdin --no-handoff
+assert_rc 0
+n=$(grep -c -i 'warning:.*GPU' "$T/err" || true)
+[ "$n" -le 2 ] || fail "$n no-GPU warnings: $(grep -i 'warning:.*GPU' "$T/err")"
+rm -rf "$T/state"
+
 # a wrong revision: not found (6), the hint speaks of --revision
 run_bs HF_TOKEN="$TOKEN_OK" -- download "$REPO" --revision no-such-branch
 assert_rc 6
@@ -48,7 +57,6 @@ assert_contains "$T/err" "--revision option"
 assert_not_contains "$T/err" "cannot log in"
 # in run: the failure says what is missing, not "cannot log in"
 write_manifest 'm["model"]["revision"] = "no-such-branch"'
-printf '%s\n' "$TOKEN_OK" >"$T/tok"
 BS_STDIN=$T/tok run_bs -- run --config "$T/manifest.json" --allow-no-gpu --token-stdin
 assert_rc 6
 assert_contains "$T/err" "the model or its data cannot be found"
@@ -75,6 +83,9 @@ run_bs -- run --config "$T/bad.json" --allow-no-gpu
 assert_rc 2
 assert_contains "$T/err" "not valid JSON: line 4, column"
 assert_contains "$T/err" "fix the manifest"
+run_bs -- status
+assert_not_contains "$T/out" "phase none"
+assert_contains "$T/out" "failed before the first phase (exit 2: usage)"
 : >"$T/afile"
 run_bs -- run --config "$REPO_ROOT/launchable/launchable.json" --state-dir "$T/afile/state" --allow-no-gpu
 assert_rc 2

@@ -148,6 +148,19 @@ static void test_sad_cases(void)
         {"{\"schema\":1,\"model\":{\"repo\":\"a/b\",\"revision\":\"../x\"},\"entrypoint\":"
          "{\"path\":\"x\"}}",
          BS_E_USAGE, "revision"},
+        /* disagreements settled to the one rule each (issue 13): the Hub's repo id and
+         * revision rules, the detector's driver version rule */
+        {"{\"schema\":1,\"model\":{\"repo\":\"org/model.git\"},\"entrypoint\":{\"path\":\"x\"}}",
+         BS_E_USAGE, "model.repo"},
+        {"{\"schema\":1,\"model\":{\"repo\":\"a/b\",\"revision\":\"a//b\"},\"entrypoint\":"
+         "{\"path\":\"x\"}}",
+         BS_E_USAGE, "revision"},
+        {"{\"schema\":1,\"model\":{\"repo\":\"a/b\"},\"requirements\":{\"driver\":\"535.\"},"
+         "\"entrypoint\":{\"path\":\"x\"}}",
+         BS_E_USAGE, "requirements.driver"},
+        {"{\"schema\":1,\"model\":{\"repo\":\"a/b\"},\"requirements\":{\"driver\":\"525..60\"},"
+         "\"entrypoint\":{\"path\":\"x\"}}",
+         BS_E_USAGE, "requirements.driver"},
         {"{\"schema\":1,\"model\":{\"repo\":\"a/b\",\"files\":[\"../etc/passwd\"]},"
          "\"entrypoint\":{\"path\":\"x\"}}",
          BS_E_USAGE, "safe relative"},
