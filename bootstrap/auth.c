@@ -10,6 +10,7 @@
  */
 #include "bootstrap.h"
 
+#include "clock.h"
 #include "auth.h"
 
 #include <fcntl.h>
@@ -211,21 +212,13 @@ void auth_repo_url(const char *endpoint, const char *repo_type, const char *repo
 
 /* ---- finding a token ---------------------------------------------------- */
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* One line (at most AUTH_TOKEN_MAX bytes) from fd, a pipe or file; never a terminal. */
 static enum bs_err read_token_fd(int fd, char **ret, struct bs_diag *d)
 {
     char *buf;
     size_t n = 0;
     bool too_long = false;
-    uint64_t deadline = now_ms() + STDIN_TOKEN_WAIT_MS;
+    uint64_t deadline = clock_ms() + STDIN_TOKEN_WAIT_MS;
     enum bs_err rc = BS_OK;
 
     if (isatty(fd) == 1) {
@@ -239,7 +232,7 @@ static enum bs_err read_token_fd(int fd, char **ret, struct bs_diag *d)
         return diag_set(d, BS_E_NOMEM, "out of memory");
     for (;;) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        uint64_t now = now_ms();
+        uint64_t now = clock_ms();
         ssize_t r;
         char c;
         int pr;
@@ -1459,7 +1452,7 @@ enum bs_err auth_wait_for_access(const struct hf_env *env, const char *token, co
                                  struct bs_diag *d)
 {
     struct auth_identity who;
-    uint64_t start = now_ms(), deadline = start + (uint64_t)(w ? w->minutes : 0) * 60000u;
+    uint64_t start = clock_ms(), deadline = start + (uint64_t)(w ? w->minutes : 0) * 60000u;
     unsigned attempt;
     enum bs_err rc;
 
@@ -1474,7 +1467,7 @@ enum bs_err auth_wait_for_access(const struct hf_env *env, const char *token, co
             return rc;
         if (!w || w->minutes == 0)
             return rc;
-        now = now_ms();
+        now = clock_ms();
         if (now >= deadline) {
             diag_prefix(d, "gave up after %u minute%s (%u checks)", w->minutes,
                         w->minutes == 1 ? "" : "s", attempt);

@@ -17,6 +17,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "clock.h"
 #include "auth.h"
 #include "commands.h"
 #include "download.h"
@@ -155,7 +156,7 @@ static int download_url(const char *url, const char *sha, uint64_t size, const c
     struct hf_env env;
     struct bs_diag d;
     enum bs_err rc;
-    uint64_t t0 = progress_now_ms();
+    uint64_t t0 = clock_ms();
 
     diag_clear(&d);
     rc = hfenv_load(&env, NULL, &d);
@@ -165,7 +166,7 @@ static int download_url(const char *url, const char *sha, uint64_t size, const c
         return fail_exit(rc, &d, url);
     if (!quiet)
         log_info("'%s' is verified and in place (%" PRIu64 " ms)", output,
-                 progress_now_ms() - t0);
+                 clock_ms() - t0);
     return BS_EXIT_OK;
 }
 
@@ -335,7 +336,7 @@ int cmd_download(int argc, char **argv)
         }
     }
 
-    t0 = progress_now_ms();
+    t0 = clock_ms();
     rc = dl_snapshot(&env, tok.value, &rq, &res, &d);
     auth_token_release(&tok);
     if (rc)
@@ -345,7 +346,7 @@ int cmd_download(int argc, char **argv)
                  res.commit, rq.repo);
     if (!rq.quiet) {
         char a[32], b[32], r[32];
-        uint64_t ms = progress_now_ms() - t0;
+        uint64_t ms = clock_ms() - t0;
         fmt_bytes(res.bytes_fetched, a, sizeof(a));
         fmt_bytes(res.bytes_total, b, sizeof(b));
         fmt_rate(ms ? res.bytes_fetched * 1000 / ms : UINT64_MAX, r, sizeof(r));

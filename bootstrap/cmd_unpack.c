@@ -15,6 +15,7 @@
 
 #include <cJSON.h>
 
+#include "clock.h"
 #include "commands.h"
 #include "err.h"
 #include "fsx.h"
@@ -77,15 +78,6 @@ struct cli_progress {
     uint64_t last_log_ms;
 };
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-        return 0;
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static const char *fmt_size(uint64_t n, char *buf, size_t len)
 {
     static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
@@ -118,7 +110,7 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total)
             log_progress("unpacking '%s': %s written", p->archive, fmt_size(done, a, sizeof(a)));
         return;
     }
-    t = mono_ms();
+    t = clock_ms();
     if (t - p->last_log_ms < LOG_EVERY_MS)
         return;
     p->last_log_ms = t;
@@ -289,7 +281,7 @@ int cmd_unpack(int argc, char **argv)
 
     prog.archive = archive;
     prog.live = log_stderr_is_tty() && !log_is_quiet();
-    prog.last_log_ms = mono_ms();
+    prog.last_log_ms = clock_ms();
     log_info("unpacking '%s' into '%s'", archive, dest);
     rc = unpack_archive_ex(archive, dest, &lim, flags, on_progress, &prog, &res, &d);
     log_progress_done();

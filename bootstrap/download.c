@@ -10,6 +10,7 @@
  */
 #include "bootstrap.h"
 
+#include "clock.h"
 #include "download.h"
 
 #include <dirent.h>
@@ -107,7 +108,7 @@ static void progress_cb(void *ctx, const struct fetch_stats *st)
 {
     struct progress *p = ctx;
 
-    progress_update(p, progress_now_ms(), st->done, st->fetched, st->total, st->files_done,
+    progress_update(p, clock_ms(), st->done, st->fetched, st->total, st->files_done,
                     st->files_total);
 }
 
@@ -1072,7 +1073,7 @@ enum bs_err dl_snapshot(const struct hf_env *env, const char *token, const struc
         return rc;
     (void)snprintf(c.url_repo, sizeof(c.url_repo), "%s", rq->repo);
     progress_init(&c.pg, "downloading", rq->quiet || log_is_quiet(), env->progress_bars,
-                  progress_now_ms());
+                  clock_ms());
 
     if (env->offline) {
         rc = snapshot_offline(&c, res, d);
@@ -1303,7 +1304,7 @@ enum bs_err dl_url(const struct hf_env *env, const char *url, const char *sha256
     o.on_probe = url_on_probe;
     o.on_progress = progress_cb;
     o.progress_ctx = &pg;
-    progress_init(&pg, "downloading", log_is_quiet(), env->progress_bars, progress_now_ms());
+    progress_init(&pg, "downloading", log_is_quiet(), env->progress_bars, clock_ms());
     rc = fetch_run(&job, 1, &o, d);
     progress_finish(&pg);
 out:

@@ -22,6 +22,7 @@
 #endif
 #include "bootstrap.h"
 
+#include "clock.h"
 #include "fetch.h"
 
 #include <fcntl.h>
@@ -972,11 +973,6 @@ struct engine {
     uint64_t last_progress_ms;
 };
 
-static uint64_t now_ms(void)
-{
-    return progress_now_ms();
-}
-
 /*
  * A URL fit for a message: without its query, which on a signed CDN URL is a
  * short-lived credential (and long). Returns out.
@@ -1143,7 +1139,7 @@ static enum bs_err record_write_live(struct engine *E, size_t i)
 
     j->rec_bytes = 0;
     j->rec_dirty = false;
-    j->rec_ms = now_ms();
+    j->rec_ms = clock_ms();
     if (!job->size_known || !job->rec_path[0])
         return BS_OK;
     if (j->live_fd < 0) {
@@ -1400,7 +1396,7 @@ static enum bs_err job_open(struct engine *E, size_t i)
             return rc;
     }
     job->bytes_reused = fetch_rs_bytes(&j->done);
-    j->rec_ms = j->dur_ms = j->rate_ms = now_ms();
+    j->rec_ms = j->dur_ms = j->rate_ms = clock_ms();
     j->rate = 0;
     j->rate_have = fetch_rs_bytes(&j->done);
     j->st = JS_READY;
@@ -1475,7 +1471,7 @@ static enum bs_err xfer_begin(struct engine *E, struct xfer *x, enum xkind kind,
     x->werr = 0;
     x->attempt = attempt;
     x->got = 0;
-    x->t_start = now_ms();
+    x->t_start = clock_ms();
     x->proto[0] = '\0';
     x->errbuf[0] = '\0';
     buf_reset(&x->rs.headers);
@@ -1736,7 +1732,7 @@ static void failure(struct engine *E, struct xfer *x, const char *why, uint64_t 
     struct fetch_job *job = &E->jobs[x->job];
     struct jst *j = &E->js[x->job];
     unsigned attempt = x->got > 0 ? 1 : x->attempt + 1;
-    uint64_t wait, t = now_ms();
+    uint64_t wait, t = clock_ms();
 
     E->failures++;
     (void)snprintf(E->last_err, sizeof(E->last_err), "%s", why);
@@ -2265,7 +2261,7 @@ static void finalize_job(struct engine *E, size_t i)
     j->st = JS_FINISHED;
     job->state = FETCH_JOB_DONE;
     log_debug("'%s' verified and in place %" PRIu64 " ms after its last byte arrived",
-              job->name, j->complete_ms ? now_ms() - j->complete_ms : 0);
+              job->name, j->complete_ms ? clock_ms() - j->complete_ms : 0);
 }
 
 /*
@@ -2511,7 +2507,7 @@ enum bs_err fetch_run(struct fetch_job *jobs, size_t njobs, const struct fetch_o
         }
     }
     while (!E.fatal) {
-        uint64_t t = now_ms(), timer;
+        uint64_t t = clock_ms(), timer;
         int running = 0, left = 0, timeout;
         bool freed;
         CURLMsg *msg;
@@ -2559,7 +2555,7 @@ enum bs_err fetch_run(struct fetch_job *jobs, size_t njobs, const struct fetch_o
         }
         if (E.fatal)
             break;
-        t = now_ms();
+        t = clock_ms();
         hashing = service_jobs(&E, t);
         report(&E, t, false);
         if (E.fatal || all_finished(&E))
@@ -2567,7 +2563,7 @@ enum bs_err fetch_run(struct fetch_job *jobs, size_t njobs, const struct fetch_o
         timer = next_timer(&E, t);
         timeout = 100;
         if (timer != UINT64_MAX) {
-            uint64_t now2 = now_ms();
+            uint64_t now2 = clock_ms();
             uint64_t w = timer > now2 ? timer - now2 : 0;
             if (w < (uint64_t)timeout)
                 timeout = (int)w;
@@ -2581,7 +2577,7 @@ enum bs_err fetch_run(struct fetch_job *jobs, size_t njobs, const struct fetch_o
         (void)curl_multi_poll(E.m, NULL, 0, timeout, NULL);
     }
     rc = E.fatal;
-    report(&E, now_ms(), true);
+    report(&E, clock_ms(), true);
 out:
     engine_teardown(&E);
     for (i = 0; i < njobs; i++)

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE /* pipe2, sched_getaffinity, CPU_COUNT */
 #include "bootstrap.h"
 
+#include "clock.h"
 #include "gpu_probe.h"
 
 #include <dirent.h>
@@ -82,14 +83,6 @@ void gpu_probe_opts_init(struct gpu_probe_opts *o)
     memset(o, 0, sizeof(*o));
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void sleep_us(long us)
 {
     struct timespec ts = {0, us * 1000L};
@@ -153,14 +146,14 @@ static void kill_and_reap(pid_t pid, int *status, bool *reaped)
 
     (void)kill(-pid, SIGKILL);
     (void)kill(pid, SIGKILL);
-    until = now_ms() + REAP_GRACE_MS;
+    until = clock_ms() + REAP_GRACE_MS;
     for (;;) {
         pid_t w = waitpid(pid, status, WNOHANG);
         if (w == pid || (w < 0 && errno != EINTR)) {
             *reaped = w == pid;
             return;
         }
-        if (now_ms() >= until) {
+        if (clock_ms() >= until) {
             *reaped = false;
             return;
         }
@@ -176,7 +169,7 @@ enum bs_err gpu_exec_capture(const char *path, char *const argv[], char *const e
     struct gpu_exec_result r;
     struct buf ob, eb;
     struct sigaction dfl;
-    uint64_t t0 = now_ms(), deadline = t0 + timeout_ms;
+    uint64_t t0 = clock_ms(), deadline = t0 + timeout_ms;
     bool kill_it = false, reaped = false;
     int status = 0, e = 0;
     enum bs_err rc = BS_OK;
@@ -228,7 +221,7 @@ enum bs_err gpu_exec_capture(const char *path, char *const argv[], char *const e
     while (opipe[0] >= 0 || epipe[0] >= 0) {
         struct pollfd pfd[2];
         nfds_t np = 0;
-        uint64_t now = now_ms();
+        uint64_t now = clock_ms();
         char chunk[16384];
         int pr, i;
 
@@ -297,7 +290,7 @@ enum bs_err gpu_exec_capture(const char *path, char *const argv[], char *const e
                 kill_it = true;
                 break;
             }
-            if (now_ms() >= deadline) {
+            if (clock_ms() >= deadline) {
                 r.timed_out = kill_it = true;
                 break;
             }
@@ -327,7 +320,7 @@ out:
     close_fd(&xpipe[1]);
     close_fd(&devnull);
     if (rc == BS_OK || rc == BS_E_INTERRUPTED) {
-        r.elapsed_ms = now_ms() - t0;
+        r.elapsed_ms = clock_ms() - t0;
         r.out = buf_detach(&ob, &r.out_len);
         r.err = buf_detach(&eb, &r.err_len);
         if (!r.out || !r.err) {

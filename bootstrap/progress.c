@@ -8,7 +8,6 @@
 
 #include "progress.h"
 
-#include <time.h>
 
 #include "log.h"
 
@@ -89,14 +88,6 @@ uint64_t progress_rate(const struct progress_sample *s, size_t n, uint64_t windo
     if (last->t_ms <= s[i].t_ms || last->bytes < s[i].bytes)
         return UINT64_MAX;
     return (last->bytes - s[i].bytes) * 1000 / (last->t_ms - s[i].t_ms);
-}
-
-uint64_t progress_now_ms(void)
-{
-    struct timespec ts;
-
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 void progress_init(struct progress *p, const char *label, bool quiet, int bars_env,

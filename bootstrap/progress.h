@@ -69,7 +69,4 @@ void progress_update(struct progress *p, uint64_t now_ms, uint64_t done, uint64_
 /* Remove the live line (before a final message). */
 void progress_finish(struct progress *p);
 
-/* Monotonic milliseconds (CLOCK_MONOTONIC). */
-uint64_t progress_now_ms(void);
-
 #endif /* BS_PROGRESS_H */

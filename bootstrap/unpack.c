@@ -31,6 +31,7 @@
 #define _GNU_SOURCE /* syncfs(2) */
 #include "bootstrap.h"
 
+#include "clock.h"
 #include "unpack.h"
 
 #include <dirent.h>
@@ -256,15 +257,6 @@ struct unpacker {
     void *progress_ctx;
     uint64_t last_progress_ms, last_progress_bytes;
 };
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-        return 0;
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* Length of the valid UTF-8 sequence at s that is not a C1 control, or 0. */
 static size_t utf8_printable(const unsigned char *s)
@@ -525,7 +517,7 @@ static void progress(struct unpacker *u, uint64_t done, bool force)
 
     if (!u->progress_cb || !u->writing)
         return;
-    t = now_ms();
+    t = clock_ms();
     if (!force && t - u->last_progress_ms < PROGRESS_EVERY_MS &&
         done - u->last_progress_bytes < PROGRESS_EVERY)
         return;
@@ -1682,7 +1674,7 @@ enum bs_err unpack_archive_ex(const char *archive, const char *dest,
     rc = open_reader(&u);
     if (rc)
         goto out;
-    u.last_progress_ms = now_ms();
+    u.last_progress_ms = clock_ms();
     rc = run_pass(&u);
     res->entries = u.entries;
     res->bytes = u.written;

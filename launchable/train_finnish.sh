@@ -481,10 +481,11 @@ guard_field() { python3 -c 'import json, sys
 try: print(json.load(open(sys.argv[1])).get(sys.argv[2]) or "")
 except (OSError, ValueError): print("")' "$GUARD" "$1"; }
 
-train_pid=
+train_pid='' tail_pid=''
 stop_training() {
     trap - TERM INT
     [ -n "$train_pid" ] && kill -TERM -- "-$train_pid" 2>/dev/null
+    [ -n "$tail_pid" ] && kill "$tail_pid" 2>/dev/null
     wait 2>/dev/null
     log "stopped; the next run resumes from the last checkpoint ($(latest_ckpt))"
     exit 143
@@ -503,9 +504,12 @@ if ! done_step "train-$RUN"; then
         (cd "$REPO" && PYTHONPATH=$HERE exec setsid "${TRAIN[@]}") >>"$TRAIN_LOG" 2>&1 &
         train_pid=$!
         tail -n0 -F "$TRAIN_LOG" --pid="$train_pid" 2>/dev/null >&2 &
+        tail_pid=$!
         set +e
         wait "$train_pid"
         rc=$?
+        kill "$tail_pid" 2>/dev/null
+        wait "$tail_pid" 2>/dev/null
         set -e
         trap - TERM INT
         verdict=$(guard_field verdict)

@@ -68,7 +68,10 @@ for t in "${tests[@]}"; do
     rc=$?
     # nothing a test started may outlive it (a mock Hub left running, a stray download):
     # its processes name its temp folder, /tmp/bs-<test>.XXXXXX
-    left=$(pgrep -f "/bs-${name%.sh}\.[A-Za-z0-9]{6}" 2>/dev/null | paste -sd, - || true)
+    left=$(pgrep -f "/bs-${name%.sh}\.[A-Za-z0-9]{6}" 2>/dev/null | while read -r p; do
+        # a zombie is gone already (its parent, or init, reaps it)
+        [ "$(ps -o stat= -p "$p" 2>/dev/null | cut -c1)" = Z ] || echo "$p"
+    done | paste -sd, - || true)
     if [ -n "$left" ]; then
         echo "FAIL: processes left running after the test: $(ps -o pid=,args= -p "$left" 2>/dev/null | cut -c1-160 | tr '\n' ';')" >>"$log"
         # shellcheck disable=SC2086
