@@ -89,6 +89,17 @@ first_ckpt() {   # first_ckpt MODE PID: wait (3 min at most) for the run's first
     return 1
 }
 
+# stop_after_ckpt MODE STEPS SIGNAL PATTERN: train MODE for STEPS (a checkpoint every 4) in
+# the background, send SIGNAL to the processes matching PATTERN once the first checkpoint is
+# there; the entrypoint's exit status in rc
+stop_after_ckpt() {
+    ( train --mode "$1" --max-steps "$2" --save-every 4; exit "$RC" ) &
+    local bg=$!
+    first_ckpt "$1" "$bg" >/dev/null || fail "no $1 checkpoint appeared"
+    pkill "-$3" -f "$4" || true
+    set +e; wait "$bg"; rc=$?; set -e
+}
+
 # ---- the environment, from the entrypoint ------------------------------------------------
 t0=$(date +%s)
 train --stop-after venv
@@ -173,11 +184,7 @@ losses_finite "the guarded run"
 
 # ---- LoRA: stopped after a checkpoint, resumed, merged, sampled ---------------------------
 TRAIN_ENV=(TRAIN_LOSS_LIMIT=off)
-( train --mode lora --max-steps 24 --save-every 4; exit "$RC" ) &
-bg=$!
-first_ckpt lora "$bg" >/dev/null || fail "no LoRA checkpoint appeared"
-pkill -TERM -f "bash $TRAIN --cpu --mode lora" || true
-set +e; wait "$bg"; rc=$?; set -e
+stop_after_ckpt lora 24 TERM "bash $TRAIN --cpu --mode lora"
 assert_eq "$rc" 143 "exit status after SIGTERM"
 sleep 1
 ! pgrep -f "fish_speech/train.py" >/dev/null || fail "training still runs after SIGTERM"
@@ -230,11 +237,7 @@ assert_eq "$RC" 13 "exit status for a NaN loss"
 assert_contains "$T/err" "the training loss became nan"
 
 # ---- full fine-tuning: the training process killed, the unit's retry resumes ------------------
-( train --mode full --max-steps 16 --save-every 4; exit "$RC" ) &
-bg=$!
-first_ckpt full "$bg" >/dev/null || fail "no full checkpoint appeared"
-pkill -KILL -f "fish_speech/train.py.*project=finnish-full" || true
-set +e; wait "$bg"; rc=$?; set -e
+stop_after_ckpt full 16 KILL "fish_speech/train.py.*project=finnish-full"
 assert_eq "$rc" 1 "exit status after the training was killed (the unit retries 1)"
 grep -q 'training exited with status' "$T/err" || fail "the killed training was not reported: $(tail -n 3 "$T/err")"
 grep -q 'failure 1 of 3' "$T/err" || fail "no failure count"
