@@ -25,8 +25,13 @@
 . "$(dirname "$0")/lib.sh"
 need_cmd git tar setsid curl
 TRAIN=$REPO_ROOT/launchable/train_finnish.sh
-ARCHIVE=${FISH_SPEECH_ARCHIVE:-$REPO_ROOT/../shared/oracles/fish-speech-d3df505.tar.gz}
-[ -f "$ARCHIVE" ] || skip "no fish-speech archive at $ARCHIVE (FISH_SPEECH_ARCHIVE)"
+# the pinned source: FISH_SPEECH_ARCHIVE, else the project's shared oracles (beside the checkout,
+# or inside it)
+ARCHIVE=${FISH_SPEECH_ARCHIVE:-}
+for a in "$REPO_ROOT/../shared/oracles/fish-speech-d3df505.tar.gz" "$REPO_ROOT/shared/oracles/fish-speech-d3df505.tar.gz"; do
+    [ -n "$ARCHIVE" ] || [ ! -f "$a" ] || ARCHIVE=$a
+done
+[ -f "$ARCHIVE" ] || skip "no fish-speech d3df505 archive (../shared/oracles, or set FISH_SPEECH_ARCHIVE)"
 CACHE=${BOOTSTRAP_TEST_CACHE:-$HOME/.cache/bootstrap-tests}
 mkdir -p "$CACHE"
 curl -fsS -m 20 -o /dev/null https://pypi.org/simple/uv/ ||
