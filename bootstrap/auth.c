@@ -301,19 +301,19 @@ static enum bs_err read_token_file(const char *path, char **ret, struct bs_diag 
     int fd;
 
     *ret = NULL;
-    /* O_NONBLOCK: a FIFO at the token path must not block the open */
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) {
-        if (errno == ENOENT || errno == ENOTDIR)
-            return BS_OK;
-        diag_set(d, BS_E_AUTH, "cannot read the token file '%s': %s", path, strerror(errno));
-        diag_hint(d, "fix its owner or permissions (chmod 600), or log in again with "
-                     "'bootstrap login --force'");
+    /* the same refusal of FIFOs and devices as every file of ours (fsx.h) */
+    rc = open_regular(path, O_RDONLY, 0, &fd, d);
+    if (rc == BS_E_NOTFOUND)
+        return BS_OK;
+    if (rc) {
+        diag_prefix(d, "the token file");
+        diag_hint(d, "fix its owner or permissions (chmod 600), or remove it ('bootstrap logout') "
+                     "and log in again with 'bootstrap login --force'");
         return BS_E_AUTH;
     }
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        rc = diag_set(d, BS_E_AUTH, "the token file '%s' is not a regular file", path);
-        diag_hint(d, "remove it ('bootstrap logout') and log in again");
+    if (fstat(fd, &st) < 0) {
+        rc = diag_set(d, BS_E_AUTH, "cannot examine the token file '%s': %s", path,
+                      strerror(errno));
         goto out;
     }
     if (st.st_size > AUTH_TOKEN_MAX) {

@@ -131,7 +131,7 @@ bool hub_file_path_valid(const char *path)
     if (!path_is_safe_relative(path))
         return false;
     /* git cannot hold a .git component (nor .GIT: case-insensitive file systems) */
-    for (p = path; p; p = strchr(p, '/') ? strchr(p, '/') + 1 : NULL)
+    for (p = path; p; p = strchr(p, '/'), p = p ? p + 1 : NULL)
         if (strncasecmp(p, ".git", 4) == 0 && (p[4] == '/' || p[4] == '\0'))
             return false;
     /* huggingface_hub's own metadata folder in a --local-dir */
