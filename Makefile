@@ -91,7 +91,8 @@ demo: build/bootstrap
 install: build/bootstrap
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/bootstrap
 	install -m 0755 build/bootstrap $(DESTDIR)$(PREFIX)/bin/bootstrap
-	install -d $(DESTDIR)$(PREFIX)/share/bootstrap/fish-speech-patches
+	install -d $(DESTDIR)$(PREFIX)/share/bootstrap/fish-speech-patches $(DESTDIR)$(PREFIX)/share/doc/bootstrap
+	install -m 0644 docs/*.md $(DESTDIR)$(PREFIX)/share/doc/bootstrap/
 	install -m 0644 launchable/launchable.json launchable/bootstrap.service launchable/train_guard.py \
 		launchable/fish-speech-requirements.txt $(DESTDIR)$(PREFIX)/share/bootstrap/
 	install -m 0644 launchable/fish-speech-patches/*.patch $(DESTDIR)$(PREFIX)/share/bootstrap/fish-speech-patches/
@@ -100,7 +101,7 @@ install: build/bootstrap
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/bootstrap
-	rm -rf $(DESTDIR)$(PREFIX)/share/bootstrap
+	rm -rf $(DESTDIR)$(PREFIX)/share/bootstrap $(DESTDIR)$(PREFIX)/share/doc/bootstrap
 
 static:
 	scripts/static-build.sh

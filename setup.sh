@@ -160,6 +160,9 @@ interactive() {
 main() {
     local bin tok="" src="" tf env_file rc
     bin=$(find_bootstrap)
+    # bootstrap's next-step lines then say 'bash .../setup.sh --resume': this script finds
+    # the token again (a --token-stdin token is never stored)
+    export BOOTSTRAP_LAUNCHER="bash $here/setup.sh"
 
     # 1. the environment (huggingface_hub's order: HF_TOKEN, then the legacy name)
     if [ -n "${HF_TOKEN:-}" ]; then

@@ -120,7 +120,7 @@ enum bs_err auth_check_token_syntax(const char *token, struct bs_diag *d);
  * (NULL = the real Hub), used for the token page. Shared by login, whoami and
  * the run phase.
  */
-void auth_login_guidance(const char *endpoint, char *out, size_t outlen);
+void auth_login_guidance(const struct hf_env *env, char *out, size_t outlen);
 
 /* Web page of a repo: "<endpoint>/<repo>", "<endpoint>/datasets/<repo>", ... */
 void auth_repo_url(const char *endpoint, const char *repo_type, const char *repo, char *out,
@@ -209,7 +209,7 @@ enum bs_err auth_wait_for_access(const struct hf_env *env, const char *token, co
 uint64_t auth_poll_ms_from_env(hfenv_getenv_fn getenv_fn);
 
 /*
- * ---- command-level helpers (cmd_auth.c; these log, never the token) ------
+ * ---- auth_session.c: what a person sees of logging in (these log, never the token) ----
  *
  * auth_session_begin: the auth phase of a command or of `bootstrap run`.
  * Finds the token (auth_find_token; from stdin when token_stdin). When there
@@ -227,7 +227,29 @@ uint64_t auth_poll_ms_from_env(hfenv_getenv_fn getenv_fn);
 enum bs_err auth_session_begin(const struct hf_env *env, bool token_stdin, bool allow_prompt,
                                struct auth_token *tok, struct auth_identity *id, struct bs_diag *d);
 
+/* Warnings about what the token may do (write access, fine-grained without gated reads). */
+void auth_warn_identity(const struct hf_env *env, const struct auth_identity *id);
+
+/* A rejected token from an environment variable: the hint says to fix or unset it. */
+void auth_hint_for_source(const struct hf_env *env, const struct auth_token *tok,
+                          struct bs_diag *d);
+
+/* "<lead> <user> (token '<name>', role <role>) using <source> [hf_...abcd]" */
+void auth_log_identity(const char *lead, const struct auth_token *tok,
+                       const struct auth_identity *id);
+
+/* Prompt on the terminal, validate with the Hub, save: the interactive login. */
+enum bs_err auth_prompt_validate_save(const struct hf_env *env, struct auth_token *tok,
+                                      struct auth_identity *id, struct bs_diag *d);
+
 /* A ready auth_wait_report_fn that logs one info line per wait (ctx unused). */
 void auth_wait_report_log(void *ctx, const struct auth_wait_event *ev);
+
+/*
+ * The token file at path, following symlinks as huggingface_hub does when reading.
+ * Missing: BS_OK with *ret NULL. Not a regular file, unreadable, too large: BS_E_AUTH.
+ * *ret is malloc'ed; wipe it before freeing.
+ */
+enum bs_err auth_read_token_file(const char *path, char **ret, struct bs_diag *d);
 
 #endif /* BS_AUTH_H */

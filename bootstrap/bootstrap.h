@@ -30,6 +30,9 @@
 #define BS_PROGRAM "bootstrap"
 
 /* Number of elements of a true array (never a pointer). */
+/* A macro's value as a string literal: BS_STR(FETCH_MAX_CONNECTIONS) is "128". */
+#define BS_STR_(x) #x
+#define BS_STR(x) BS_STR_(x)
 #define BS_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #if defined(__GNUC__)

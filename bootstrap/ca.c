@@ -12,6 +12,7 @@
 #include "bootstrap.h"
 
 #include "ca.h"
+#include "hfenv.h"
 
 #include <dirent.h>
 #include <stdarg.h>
@@ -48,10 +49,6 @@ enum ca_check {
     CA_CHECK_UNREADABLE,
 };
 
-static const char *env_getenv(const char *name)
-{
-    return getenv(name);
-}
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) BS_PRINTF(3, 4);
 
@@ -300,7 +297,7 @@ int ca_find(const char *override, const char *root, const char *(*getenv_fn)(con
     if (!ret)
         return fail(err, errlen, "ca_find: no result buffer");
     if (!getenv_fn)
-        getenv_fn = env_getenv;
+        getenv_fn = hfenv_real_getenv;
     memset(&c, 0, sizeof(c));
 
     if (override) {

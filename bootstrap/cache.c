@@ -134,15 +134,13 @@ out:
 
 enum bs_err cache_link_target(const char *path, const char *etag, char *out, size_t len)
 {
-    size_t o = 0, depth = 0, i;
-    const char *s;
+    size_t o = 0, i;
+    int names = path_depth(path);
 
-    if (!path_is_safe_relative(path))
+    if (names < 1)
         return BS_E_PARSE;
-    for (s = path; *s; s++)
-        if (*s == '/')
-            depth++;
-    for (i = 0; i < depth + 2; i++) {
+    /* snapshots/<commit>/a/b -> ../../../blobs: one "../" per folder, two for the commit */
+    for (i = 0; i < (size_t)names + 1; i++) {
         if (o + 3 >= len)
             return BS_E_PARSE;
         memcpy(out + o, "../", 3);
@@ -401,7 +399,6 @@ enum bs_err cache_lock_path(const char *path, uint64_t wait_ms, int *fd, struct 
     if (f < 0)
         return diag_set(d, BS_E_IO, "cannot open lock '%s': %s", path, strerror(errno));
     for (;;) {
-        struct timespec ts = {0, 50 * 1000000L};
         if (flock(f, LOCK_EX | LOCK_NB) == 0)
             break;
         if (errno != EWOULDBLOCK && errno != EINTR) {
@@ -418,7 +415,7 @@ enum bs_err cache_lock_path(const char *path, uint64_t wait_ms, int *fd, struct 
             diag_hint(d, "wait for the other download to finish (or stop it), then run again");
             goto fail;
         }
-        (void)nanosleep(&ts, NULL);
+        (void)sig_sleep_ms(50); /* a stop request is seen at the top of the loop */
         waited += 50;
     }
     *fd = f;

@@ -48,7 +48,8 @@ enum bs_err cache_repo_init(struct cache_repo *c, const char *hub_cache, enum hu
 enum bs_err cache_blob_path(const struct cache_repo *c, const char *etag, char *out, size_t len);
 enum bs_err cache_part_path(const struct cache_repo *c, const char *etag, char *out, size_t len);
 enum bs_err cache_record_path(const struct cache_repo *c, const char *etag, char *out, size_t len);
-enum bs_err cache_unsynced_path(const struct cache_repo *c, const char *etag, char *out, size_t len);
+enum bs_err cache_unsynced_path(const struct cache_repo *c, const char *etag, char *out,
+                                size_t len);
 enum bs_err cache_snapshot_path(const struct cache_repo *c, const char *commit, const char *path,
                                 char *out, size_t len);
 

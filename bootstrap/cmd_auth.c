@@ -9,12 +9,12 @@
  */
 #include "bootstrap.h"
 
-#include <getopt.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "auth.h"
+#include "cli.h"
 #include "commands.h"
 #include "err.h"
 #include "fsx.h"
@@ -25,7 +25,7 @@
 
 #define DEFAULT_WAIT_MINUTES 15
 
-static const char login_help[] =
+static const char login_help_head[] =
     "NAME\n"
     "    bootstrap login - log in to Hugging Face and save the token\n"
     "\n"
@@ -47,18 +47,14 @@ static const char login_help[] =
     "    (use --force to replace it). Without a terminal (a startup script) it\n"
     "    never prompts: it prints the ways to log in and exits with status 4.\n"
     "\n"
-    "OPTIONS\n"
-    "    --token-stdin      read the token from standard input (a pipe), never\n"
-    "                       from the command line\n"
-    "    --force            log in again even if a valid login exists\n"
-    "    --non-interactive  never prompt (also BOOTSTRAP_NON_INTERACTIVE=1)\n"
-    "    -h, --help         this text\n"
-    "\n"
+    "";
+
+static const char login_help_tail[] =
     "EXIT STATUS\n"
     "    0 logged in, 2 usage error, 4 no token or token invalid, 9 the Hub\n"
     "    could not be reached (the token was not judged), 130 interrupted.\n";
 
-static const char logout_help[] =
+static const char logout_help_head[] =
     "NAME\n"
     "    bootstrap logout - remove the saved Hugging Face token\n"
     "\n"
@@ -72,10 +68,13 @@ static const char logout_help[] =
     "    HF_TOKEN or HUGGING_FACE_HUB_TOKEN is not touched and still wins: the\n"
     "    command says so.\n"
     "\n"
+    "";
+
+static const char logout_help_tail[] =
     "EXIT STATUS\n"
     "    0 done (also when not logged in), 1 the file could not be removed.\n";
 
-static const char whoami_help[] =
+static const char whoami_help_head[] =
     "NAME\n"
     "    bootstrap whoami - show the Hugging Face account of the token in use\n"
     "\n"
@@ -98,18 +97,9 @@ static const char whoami_help[] =
     "    any login it checks anonymous access instead (exit 4 when a login is\n"
     "    needed). Renamed repositories are followed and reported.\n"
     "\n"
-    "OPTIONS\n"
-    "    --token-stdin              read the token from standard input (a pipe)\n"
-    "    --json                     print one JSON object instead of text\n"
-    "    --check-access REPO        check download access to REPO (namespace/name)\n"
-    "    --revision REV             revision for --check-access (default main)\n"
-    "    --file FILE                file probed by --check-access (default config.json)\n"
-    "    --repo-type TYPE           model (default), dataset or space\n"
-    "    --wait-for-access[=MIN]    while access is not granted, check again every\n"
-    "                               30 s (60 s after 5 minutes) for up to MIN\n"
-    "                               minutes (default 15)\n"
-    "    -h, --help                 this text\n"
-    "\n"
+    "";
+
+static const char whoami_help_tail[] =
     "EXIT STATUS\n"
     "    0 ok, 2 usage error, 4 not logged in or token invalid, 5 licence not\n"
     "    accepted (gated model), 6 repository not found, 9 network failure,\n"
@@ -123,18 +113,10 @@ static int fail(enum bs_err rc, const struct bs_diag *d, const char *what)
 
 static bool env_token_set(const char **name)
 {
-    const char *v = getenv("HF_TOKEN");
+    const char *v;
 
-    if (v && *v) {
-        *name = "HF_TOKEN";
-        return true;
-    }
-    v = getenv("HUGGING_FACE_HUB_TOKEN");
-    if (v && *v) {
-        *name = "HUGGING_FACE_HUB_TOKEN";
-        return true;
-    }
-    return false;
+    *name = hfenv_token_var(NULL, &v);
+    return *name != NULL;
 }
 
 /*
@@ -143,16 +125,11 @@ static bool env_token_set(const char **name)
  */
 static bool env_token_shadows(const char *saved, const char **name)
 {
-    const char *v = getenv("HF_TOKEN");
+    const char *v;
     char *copy;
     bool differs;
 
-    *name = "HF_TOKEN";
-    if (!v || !*v) {
-        v = getenv("HUGGING_FACE_HUB_TOKEN");
-        *name = "HUGGING_FACE_HUB_TOKEN";
-    }
-    if (!v || !*v)
+    if (!(*name = hfenv_token_var(NULL, &v)))
         return false;
     copy = strdup(v);
     if (!copy)
@@ -164,146 +141,9 @@ static bool env_token_shadows(const char *saved, const char **name)
     return differs;
 }
 
-/* Warnings about what the token may do (never about its value). */
-static void warn_identity(const struct hf_env *env, const struct auth_identity *id)
-{
-    if (id->can_write)
-        log_warn("token '%s' can write to your Hugging Face account (role %s); this program only "
-                 "needs a Read token: create one at %s/settings/tokens",
-                 id->token_name, id->role[0] ? id->role : "unknown", env->endpoint);
-    if (!id->fine_grained_gated_ok)
-        log_warn("token '%s' is fine-grained without read access to public gated repositories: "
-                 "the gated model will be refused; enable it at %s/settings/tokens",
-                 id->token_name, env->endpoint);
-}
-
-/* A rejected token: say which source to fix, because an environment variable wins. */
-static void hint_for_source(const struct hf_env *env, const struct auth_token *tok,
-                            struct bs_diag *d)
-{
-    if (tok->source == AUTH_SOURCE_ENV_HF_TOKEN || tok->source == AUTH_SOURCE_ENV_LEGACY)
-        diag_hint(d,
-                  "%s is set in the environment and takes precedence over a saved login: put a "
-                  "valid Read token in it (create one at %s/settings/tokens) or unset it",
-                  auth_source_name(tok->source), env->endpoint);
-}
-
-static void log_identity(const char *lead, const struct auth_token *tok,
-                         const struct auth_identity *id)
-{
-    char src[PATH_MAX + 64], masked[32];
-
-    auth_token_describe(tok, src, sizeof(src));
-    log_redact(tok->value, masked, sizeof(masked));
-    log_info("%s %s (token '%s', role %s) using %s [%s]", lead, id->user, id->token_name,
-             id->role[0] ? id->role : "unknown", src, masked);
-}
-
-/* Prompt, validate, save: the interactive half of `login` and of the run phase. */
-static enum bs_err prompt_validate_save(const struct hf_env *env, struct auth_token *tok,
-                                        struct auth_identity *id, struct bs_diag *d)
-{
-    enum bs_err rc = auth_prompt_token(env, tok, d);
-
-    if (rc)
-        return rc;
-    rc = auth_whoami(env, tok->value, id, d);
-    if (rc)
-        return rc;
-    rc = auth_save_login(env, tok->value, id->token_name, d);
-    if (rc)
-        return rc;
-    log_info("logged in as %s (token '%s', role %s)", id->user, id->token_name,
-             id->role[0] ? id->role : "unknown");
-    log_info("token saved to %s", env->token_path);
-    return BS_OK;
-}
-
-enum bs_err auth_session_begin(const struct hf_env *env, bool token_stdin, bool allow_prompt,
-                               struct auth_token *tok, struct auth_identity *id, struct bs_diag *d)
-{
-    char warn[PATH_MAX + 160];
-    enum bs_err rc;
-
-    memset(id, 0, sizeof(*id));
-    rc = auth_find_token(env, NULL, token_stdin, STDIN_FILENO, tok, warn, sizeof(warn), d);
-    if (warn[0])
-        log_warn("%s", warn);
-    if (rc == BS_E_AUTH && !tok->value && !token_stdin && allow_prompt && !env->non_interactive &&
-        !env->offline && tty_interactive()) {
-        log_info("no Hugging Face login found");
-        diag_clear(d);
-        rc = prompt_validate_save(env, tok, id, d);
-        if (rc == BS_OK)
-            warn_identity(env, id);
-        return rc;
-    }
-    if (env->offline && (rc == BS_OK || (rc == BS_E_AUTH && !tok->value && !token_stdin))) {
-        /* the cache is all there is: no token needed, none can be checked */
-        log_info("offline mode (HF_HUB_OFFLINE): %s",
-                 tok->value ? "the token is not checked" : "no token needed");
-        diag_clear(d);
-        return BS_OK;
-    }
-    if (rc)
-        return rc;
-    rc = auth_whoami(env, tok->value, id, d);
-    if (rc == BS_E_AUTH)
-        hint_for_source(env, tok, d);
-    if (rc)
-        return rc;
-    log_identity("logged in as", tok, id);
-    warn_identity(env, id);
-    return BS_OK;
-}
-
-void auth_wait_report_log(void *ctx, const struct auth_wait_event *ev)
-{
-    (void)ctx;
-    log_info("%s (check %u); checking again in %llu s, giving up in %llu min",
-             ev->last == BS_E_NET ? "the Hub cannot be reached" : "access not granted yet",
-             ev->attempt, (unsigned long long)((ev->next_ms + 999) / 1000),
-             (unsigned long long)((ev->remaining_ms + 59999) / 60000));
-}
-
-/* Names the bad option but never its value: "--token-stdin=hf_..." must not be echoed. */
-static int parse_opts_error(const char *cmd, char **argv)
-{
-    char name[64];
-    const char *a = argv[optind - 1];
-    size_t n = strcspn(a, "=");
-
-    if (strncmp(a, "--", 2) != 0 && optopt > 0 && optopt < 128)
-        return usage_error(cmd, "unknown option or missing argument '-%c'", optopt);
-    if (n >= sizeof(name))
-        n = sizeof(name) - 1;
-    memcpy(name, a, n);
-    name[n] = '\0';
-    if (a[n] == '=')
-        return usage_error(cmd,
-                           "option '%s' takes no value here (a token is never taken from "
-                           "the command line)",
-                           name);
-    return usage_error(cmd, "unknown option or missing argument '%s'", name);
-}
-
-/* Positional arguments are refused without quoting them: it might be a pasted token. */
-static int extra_arg_error(const char *cmd)
-{
-    return usage_error(cmd, "unexpected argument (not shown: a token is never taken from the "
-                            "command line; use --token-stdin or 'bootstrap login')");
-}
 
 int cmd_login(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"token-stdin", no_argument, NULL, 's'},
-        {"token", optional_argument, NULL, CLI_TOKEN_REFUSED},
-        {"force", no_argument, NULL, 'f'},
-        {"non-interactive", no_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     struct hf_env env;
     struct auth_token tok = {0}, old = {0};
     struct auth_identity id;
@@ -312,31 +152,27 @@ int cmd_login(int argc, char **argv)
     const char *envname = NULL;
     char warn[PATH_MAX + 160], guide[512];
     enum bs_err rc;
-    int c, ret;
+    int ret;
 
-    optind = 0;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case CLI_TOKEN_REFUSED:
-            return token_option_refused("login");
-        case 's':
-            token_stdin = true;
-            break;
-        case 'f':
-            force = true;
-            break;
-        case 'n':
-            non_interactive = true;
-            break;
-        case 'h':
-            return print_help(login_help);
-        default:
-            return parse_opts_error("login", argv);
-        }
+    {
+        struct cli_result r;
+        const struct cli_opt opts[] = {
+            {.name = "token-stdin", .kind = CLI_FLAG, .dest = &token_stdin,
+             .help = "read the token from standard input (a pipe), never\n"
+                     "from the command line"},
+            {.name = "token", .kind = CLI_REFUSE},
+            {.name = "force", .kind = CLI_FLAG, .dest = &force,
+             .help = "log in again even if a valid login exists"},
+            {.name = "non-interactive", .kind = CLI_FLAG, .dest = &non_interactive,
+             .help = "never prompt (also BOOTSTRAP_NON_INTERACTIVE=1)"},
+            {0},
+        };
+        const struct cli_spec spec = {.cmd = "login", .head = login_help_head,
+                                      .tail = login_help_tail, .opts = opts,
+                                      .secret_args = true};
+        if ((ret = cli_parse(&spec, argc, argv, &r)) != CLI_GO_ON)
+            return ret;
     }
-    if (optind < argc)
-        return extra_arg_error("login");
     rc = hfenv_load(&env, NULL, &d);
     if (rc)
         return fail(rc, &d, "cannot log in");
@@ -355,8 +191,8 @@ int cmd_login(int argc, char **argv)
         if (rc == BS_OK) {
             rc = auth_whoami(&env, old.value, &id, &d);
             if (rc == BS_OK) {
-                log_identity("already logged in as", &old, &id);
-                warn_identity(&env, &id);
+                auth_log_identity("already logged in as", &old, &id);
+                auth_warn_identity(&env, &id);
                 log_info("to log in with another token: bootstrap login --force");
                 auth_token_release(&old);
                 return BS_EXIT_OK;
@@ -391,16 +227,16 @@ int cmd_login(int argc, char **argv)
     } else if (non_interactive || !tty_interactive()) {
         rc = diag_set(&d, BS_E_AUTH, "no terminal to ask for a token on%s",
                       non_interactive ? " (non-interactive mode)" : "");
-        auth_login_guidance(env.endpoint, guide, sizeof(guide));
+        auth_login_guidance(&env, guide, sizeof(guide));
         diag_hint(&d, "%s", guide);
     } else {
-        rc = prompt_validate_save(&env, &tok, &id, &d);
+        rc = auth_prompt_validate_save(&env, &tok, &id, &d);
     }
     if (rc) {
         ret = fail(rc, &d, "cannot log in");
         goto out;
     }
-    warn_identity(&env, &id);
+    auth_warn_identity(&env, &id);
     if (env_token_shadows(tok.value, &envname))
         log_warn("%s is set in this environment to another token and takes precedence over "
                  "the saved login; unset it to use the token just saved",
@@ -413,10 +249,6 @@ out:
 
 int cmd_logout(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     struct hf_env env;
     struct bs_diag d = {"", ""};
     const char *envname = NULL;
@@ -424,15 +256,15 @@ int cmd_logout(int argc, char **argv)
     enum bs_err rc;
     int c;
 
-    optind = 0;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'h')
-            return print_help(logout_help);
-        return parse_opts_error("logout", argv);
+    {
+        struct cli_result r;
+        const struct cli_opt opts[] = {{0}};
+        const struct cli_spec spec = {.cmd = "logout", .head = logout_help_head,
+                                      .tail = logout_help_tail, .opts = opts,
+                                      .secret_args = true};
+        if ((c = cli_parse(&spec, argc, argv, &r)) != CLI_GO_ON)
+            return c;
     }
-    if (optind < argc)
-        return extra_arg_error("logout");
     rc = hfenv_load(&env, NULL, &d);
     if (rc)
         return fail(rc, &d, "cannot log out");
@@ -491,19 +323,6 @@ static void print_json(const struct auth_token *tok, const struct auth_identity 
 
 int cmd_whoami(int argc, char **argv)
 {
-    enum { O_STDIN = 1000, O_JSON, O_CHECK, O_REV, O_FILE, O_WAIT, O_TYPE };
-    static const struct option opts[] = {
-        {"token-stdin", no_argument, NULL, O_STDIN},
-        {"token", optional_argument, NULL, CLI_TOKEN_REFUSED},
-        {"json", no_argument, NULL, O_JSON},
-        {"check-access", required_argument, NULL, O_CHECK},
-        {"revision", required_argument, NULL, O_REV},
-        {"file", required_argument, NULL, O_FILE},
-        {"wait-for-access", optional_argument, NULL, O_WAIT},
-        {"repo-type", required_argument, NULL, O_TYPE},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     struct hf_env env;
     struct auth_token tok = {0};
     struct auth_identity id = {0};
@@ -515,51 +334,37 @@ int cmd_whoami(int argc, char **argv)
     enum bs_err rc, access = BS_OK;
     int c, ret;
 
-    optind = 0;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case CLI_TOKEN_REFUSED:
-            return token_option_refused("whoami");
-        case O_STDIN:
-            token_stdin = true;
-            break;
-        case O_JSON:
-            json = true;
-            break;
-        case O_CHECK:
-            repo = optarg;
-            break;
-        case O_REV:
-            revision = optarg;
-            break;
-        case O_FILE:
-            file = optarg;
-            break;
-        case O_TYPE:
-            if (strcmp(optarg, "model") != 0 && strcmp(optarg, "dataset") != 0 &&
-                strcmp(optarg, "space") != 0)
-                return usage_error("whoami", "--repo-type must be model, dataset or space");
-            repo_type = optarg;
-            break;
-        case O_WAIT:
-            wait_min = DEFAULT_WAIT_MINUTES;
-            if (optarg && parse_u64(optarg, 24 * 60, &wait_min))
-                return usage_error("whoami",
-                                   "--wait-for-access='%s' is not a number of minutes "
-                                   "(1 to 1440)",
-                                   optarg);
-            if (wait_min == 0)
-                return usage_error("whoami", "--wait-for-access needs at least 1 minute");
-            break;
-        case 'h':
-            return print_help(whoami_help);
-        default:
-            return parse_opts_error("whoami", argv);
-        }
+    {
+        struct cli_result r;
+        const struct cli_opt opts[] = {
+            {.name = "token-stdin", .kind = CLI_FLAG, .dest = &token_stdin,
+             .help = "read the token from standard input (a pipe)"},
+            {.name = "token", .kind = CLI_REFUSE},
+            {.name = "json", .kind = CLI_FLAG, .dest = &json,
+             .help = "print one JSON object instead of text"},
+            {.name = "check-access", .kind = CLI_STR, .dest = &repo, .arg = "REPO",
+             .help = "check download access to REPO (namespace/name)"},
+            {.name = "revision", .kind = CLI_STR, .dest = &revision, .arg = "REV",
+             .help = "revision for --check-access (default main)"},
+            {.name = "file", .kind = CLI_STR, .dest = &file, .arg = "FILE",
+             .help = "file probed by --check-access (default config.json)"},
+            {.name = "repo-type", .kind = CLI_CHOICE, .dest = &repo_type,
+             .choices = "model|dataset|space", .arg = "TYPE",
+             .help = "model (default), dataset or space"},
+            {.name = "wait-for-access", .kind = CLI_U64, .dest = &wait_min, .min = 1,
+             .max = 24 * 60, .optional = true, .dflt = DEFAULT_WAIT_MINUTES, .arg = "MIN",
+             .note = "a number of minutes, 1 to 1440",
+             .help = "while access is not granted, check again every\n"
+                     "30 s (60 s after 5 minutes) for up to MIN\n"
+                     "minutes (default 15)"},
+            {0},
+        };
+        const struct cli_spec spec = {.cmd = "whoami", .head = whoami_help_head,
+                                      .tail = whoami_help_tail, .opts = opts,
+                                      .secret_args = true};
+        if ((c = cli_parse(&spec, argc, argv, &r)) != CLI_GO_ON)
+            return c;
     }
-    if (optind < argc)
-        return extra_arg_error("whoami");
     if (wait_min && !repo)
         return usage_error("whoami", "--wait-for-access needs --check-access REPO");
 
@@ -578,7 +383,7 @@ int cmd_whoami(int argc, char **argv)
     } else {
         rc = auth_whoami(&env, tok.value, &id, &d);
         if (rc == BS_E_AUTH)
-            hint_for_source(&env, &tok, &d);
+            auth_hint_for_source(&env, &tok, &d);
         if (rc) {
             ret = fail(rc, &d, "cannot check the login");
             goto out;
@@ -619,10 +424,10 @@ int cmd_whoami(int argc, char **argv)
         }
         (void)fflush(stdout);
     }
-    warn_identity(&env, &id);
+    auth_warn_identity(&env, &id);
     if (repo && access != BS_OK) {
         if (access == BS_E_AUTH)
-            hint_for_source(&env, &tok, &d);
+            auth_hint_for_source(&env, &tok, &d);
         ret = fail(access, &d, "no access");
         goto out;
     }

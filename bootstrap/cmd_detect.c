@@ -10,16 +10,16 @@
  */
 #include "bootstrap.h"
 
-#include <getopt.h>
-
+#include "cli.h"
 #include "commands.h"
 #include "err.h"
 #include "fsx.h"
+#include "hfenv.h"
 #include "hwreport.h"
 #include "log.h"
 #include "sig.h"
 
-static const char detect_help[] =
+static const char detect_help_head[] =
     "NAME\n"
     "    bootstrap detect - check GPUs, driver, memory and disk for the fine-tune\n"
     "\n"
@@ -32,64 +32,47 @@ static const char detect_help[] =
     "    machine can run the Finnish fine-tune of openaudio-s1-mini: 'ok', 'warn'\n"
     "    or 'fail', one reason per line, each with what to do next.\n"
     "\n"
-    "OPTIONS\n"
-    "    --json                  print only the JSON report (docs/detect.md)\n"
-    "    --root DIR              read proc/ and sys/ under DIR (test fixtures);\n"
-    "                            nvidia-smi is then run only if --nvidia-smi is given\n"
-    "    --nvidia-smi PATH       run PATH instead of searching for nvidia-smi\n"
-    "    --nvidia-smi-timeout MS kill nvidia-smi after MS milliseconds (default 5000)\n"
-    "    --disk-path DIR         measure free disk space here (default:\n"
-    "                            $BOOTSTRAP_STATE_DIR, else the current directory)\n"
-    "    --allow-no-gpu          GPU problems are warnings, not failures (demo)\n"
-    "    --min-vram-mib N        GPU memory needed per GPU (default 20480)\n"
-    "    --min-disk-mib N        free disk needed (default 61440)\n"
-    "    --min-ram-mib N         RAM needed (default 15360)\n"
-    "    --min-gpus N            usable GPUs needed (default 1)\n"
-    "    --min-driver VER        oldest NVIDIA driver that runs the training\n"
-    "                            (default " HW_DEFAULT_MIN_DRIVER "; '' = no check)\n"
-    "    --require-bf16          a GPU without bf16 (compute capability < 8.0)\n"
-    "                            is not usable (default: warn, fp16 fallback)\n"
-    "    -h, --help              this text\n"
-    "\n"
+    "";
+
+static const char detect_help_tail[] =
     "EXIT STATUS\n"
     "    0 ok or warn, 3 fail (the machine cannot run the fine-tune), 2 usage\n"
     "    error, 1 internal error, 130/143 interrupted.\n";
 
-enum {
-    OPT_JSON = 256,
-    OPT_ROOT,
-    OPT_SMI,
-    OPT_SMI_TIMEOUT,
-    OPT_DISK,
-    OPT_ALLOW_NO_GPU,
-    OPT_MIN_VRAM,
-    OPT_MIN_DISK,
-    OPT_MIN_RAM,
-    OPT_MIN_GPUS,
-    OPT_MIN_DRIVER,
-    OPT_BF16,
-};
+static const char *set_min_vram(const char *v, void *dest)
+{
+    struct hw_requirements *req = dest;
+    uint64_t n;
 
-static const struct option detect_opts[] = {
-    {"json", no_argument, NULL, OPT_JSON},
-    {"root", required_argument, NULL, OPT_ROOT},
-    {"nvidia-smi", required_argument, NULL, OPT_SMI},
-    {"nvidia-smi-timeout", required_argument, NULL, OPT_SMI_TIMEOUT},
-    {"disk-path", required_argument, NULL, OPT_DISK},
-    {"allow-no-gpu", no_argument, NULL, OPT_ALLOW_NO_GPU},
-    {"min-vram-mib", required_argument, NULL, OPT_MIN_VRAM},
-    {"min-disk-mib", required_argument, NULL, OPT_MIN_DISK},
-    {"min-ram-mib", required_argument, NULL, OPT_MIN_RAM},
-    {"min-gpus", required_argument, NULL, OPT_MIN_GPUS},
-    {"min-driver", required_argument, NULL, OPT_MIN_DRIVER},
-    {"require-bf16", no_argument, NULL, OPT_BF16},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
+    if (parse_u64(v, (uint64_t)1 << 40, &n))
+        return "bad --min-vram-mib: a number of MiB";
+    req->min_vram_mib = n;
+    if (req->recommended_vram_mib < n)
+        req->recommended_vram_mib = n;
+    return NULL;
+}
+
+static const char *set_min_driver(const char *v, void *dest)
+{
+    struct hw_requirements *req = dest;
+
+    if (v[0] && (strlen(v) >= sizeof(req->min_driver) || !hw_driver_version_ok(v)))
+        return "bad --min-driver: a version like 535.104.05, or '' for no check";
+    (void)snprintf(req->min_driver, sizeof(req->min_driver), "%s", v);
+    return NULL;
+}
+
+static const char *set_smi(const char *v, void *dest)
+{
+    if (!v[0])
+        return "--nvidia-smi needs a path";
+    *(const char **)dest = v;
+    return NULL;
+}
 
 static const char *env_nonempty(const char *name)
 {
-    const char *v = getenv(name);
+    const char *v = hfenv_real_getenv(name);
 
     return v && v[0] ? v : NULL;
 }
@@ -102,83 +85,58 @@ int cmd_detect(int argc, char **argv)
     struct bs_diag d;
     char *json = NULL;
     bool as_json = false;
-    uint64_t v;
+    uint64_t min_gpus;
     enum bs_err rc;
-    int c, status;
+    int status;
 
     hw_requirements_default(&req);
     gpu_probe_opts_init(&o);
     diag_clear(&d);
-    optind = 0;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", detect_opts, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            return print_help(detect_help);
-        case OPT_JSON:
-            as_json = true;
-            break;
-        case OPT_ROOT:
-            o.root = optarg;
-            break;
-        case OPT_SMI:
-            if (!optarg[0])
-                return usage_error("detect", "--nvidia-smi needs a path");
-            o.nvidia_smi = optarg;
-            break;
-        case OPT_SMI_TIMEOUT:
-            if (parse_u64(optarg, 600000, &v) || v == 0)
-                return usage_error("detect",
-                                   "bad --nvidia-smi-timeout '%s': milliseconds, "
-                                   "1 to 600000",
-                                   optarg);
-            o.timeout_ms = v;
-            break;
-        case OPT_DISK:
-            o.disk_path = optarg;
-            break;
-        case OPT_ALLOW_NO_GPU:
-            req.allow_no_gpu = true;
-            break;
-        case OPT_MIN_VRAM:
-        case OPT_MIN_DISK:
-        case OPT_MIN_RAM:
-            if (parse_u64(optarg, (uint64_t)1 << 40, &v))
-                return usage_error("detect", "bad size '%s': a number of MiB", optarg);
-            if (c == OPT_MIN_VRAM) {
-                req.min_vram_mib = v;
-                if (req.recommended_vram_mib < v)
-                    req.recommended_vram_mib = v;
-            } else if (c == OPT_MIN_DISK) {
-                req.min_disk_free_mib = v;
-            } else {
-                req.min_ram_mib = v;
-            }
-            break;
-        case OPT_MIN_GPUS:
-            if (parse_u64(optarg, GPU_MAX, &v))
-                return usage_error("detect", "bad --min-gpus '%s': 0 to %d", optarg, GPU_MAX);
-            req.min_gpus = (unsigned)v;
-            break;
-        case OPT_MIN_DRIVER:
-            if (optarg[0] &&
-                (strlen(optarg) >= sizeof(req.min_driver) || !hw_driver_version_ok(optarg)))
-                return usage_error("detect", "bad --min-driver '%s': a version like 535.104.05",
-                                   optarg);
-            (void)snprintf(req.min_driver, sizeof(req.min_driver), "%s", optarg);
-            break;
-        case OPT_BF16:
-            req.require_bf16 = true;
-            break;
-        default:
-            if (optopt && optopt < 256)
-                return usage_error("detect", "unknown option '-%c'", optopt);
-            return usage_error("detect", "unknown option or missing argument '%s'",
-                               argv[optind - 1]);
-        }
+    {
+        struct cli_result args;
+        const struct cli_opt opts[] = {
+            {.name = "json", .kind = CLI_FLAG, .dest = &as_json,
+             .help = "print only the JSON report (docs/detect.md)"},
+            {.name = "root", .kind = CLI_STR, .dest = &o.root, .arg = "DIR",
+             .help = "read proc/ and sys/ under DIR (test fixtures);\n"
+                     "nvidia-smi is then run only if --nvidia-smi is given"},
+            {.name = "nvidia-smi", .kind = CLI_CALL, .dest = &o.nvidia_smi, .call = set_smi,
+             .arg = "PATH", .help = "run PATH instead of searching for nvidia-smi"},
+            {.name = "nvidia-smi-timeout", .kind = CLI_U64, .dest = &o.timeout_ms, .min = 1,
+             .max = 600000, .arg = "MS", .note = "milliseconds, 1 to 600000",
+             .help = "kill nvidia-smi after MS milliseconds (default 5000)"},
+            {.name = "disk-path", .kind = CLI_STR, .dest = &o.disk_path, .arg = "DIR",
+             .help = "measure free disk space here (default:\n"
+                     "$BOOTSTRAP_STATE_DIR, else the current directory)"},
+            {.name = "allow-no-gpu", .kind = CLI_FLAG, .dest = &req.allow_no_gpu,
+             .help = "GPU problems are warnings, not failures (demo)"},
+            {.name = "min-vram-mib", .kind = CLI_CALL, .dest = &req, .call = set_min_vram,
+             .arg = "N", .help = "GPU memory needed per GPU (default 20480)"},
+            {.name = "min-disk-mib", .kind = CLI_U64, .dest = &req.min_disk_free_mib,
+             .max = (uint64_t)1 << 40, .arg = "N", .note = "a number of MiB",
+             .help = "free disk needed (default 61440)"},
+            {.name = "min-ram-mib", .kind = CLI_U64, .dest = &req.min_ram_mib,
+             .max = (uint64_t)1 << 40, .arg = "N", .note = "a number of MiB",
+             .help = "RAM needed (default 15360)"},
+            {.name = "min-gpus", .kind = CLI_U64, .dest = &min_gpus, .max = GPU_MAX,
+             .arg = "N", .note = "a number of GPUs, 0 to " BS_STR(GPU_MAX),
+             .help = "usable GPUs needed (default 1)"},
+            {.name = "min-driver", .kind = CLI_CALL, .dest = &req, .call = set_min_driver,
+             .arg = "VER",
+             .help = "oldest NVIDIA driver that runs the training\n"
+                     "(default " HW_DEFAULT_MIN_DRIVER "; '' = no check)"},
+            {.name = "require-bf16", .kind = CLI_FLAG, .dest = &req.require_bf16,
+             .help = "a GPU without bf16 (compute capability < 8.0)\n"
+                     "is not usable (default: warn, fp16 fallback)"},
+            {0},
+        };
+        const struct cli_spec spec = {.cmd = "detect", .head = detect_help_head,
+                                      .tail = detect_help_tail, .opts = opts};
+        min_gpus = req.min_gpus;
+        if ((status = cli_parse(&spec, argc, argv, &args)) != CLI_GO_ON)
+            return status;
+        req.min_gpus = (unsigned)min_gpus;
     }
-    if (optind < argc)
-        return usage_error("detect", "unexpected argument '%s'", argv[optind]);
 
     if (!o.disk_path)
         o.disk_path = env_nonempty("BOOTSTRAP_STATE_DIR");

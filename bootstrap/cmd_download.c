@@ -11,7 +11,6 @@
  */
 #include "bootstrap.h"
 
-#include <getopt.h>
 #include <inttypes.h>
 #include <unistd.h>
 
@@ -19,6 +18,7 @@
 
 #include "clock.h"
 #include "auth.h"
+#include "cli.h"
 #include "commands.h"
 #include "download.h"
 #include "err.h"
@@ -31,7 +31,7 @@
 
 #define MAX_PATTERNS 64
 
-static const char download_help[] =
+static const char download_help_head[] =
     "NAME\n"
     "    bootstrap download - download a Hugging Face repository into the cache\n"
     "\n"
@@ -69,25 +69,9 @@ static const char download_help[] =
     "    cache when DIR is on the same file system, else copies), with the\n"
     "    metadata 'hf download --local-dir' writes, so it sees them as fresh.\n"
     "\n"
-    "OPTIONS\n"
-    "    --revision REV      branch, tag or commit (default main)\n"
-    "    --include GLOB      only files matching GLOB (repeatable; '*' crosses '/',\n"
-    "                        'dir/' means everything under dir/)\n"
-    "    --exclude GLOB      skip files matching GLOB (repeatable)\n"
-    "    --local-dir DIR     also place the files in DIR\n"
-    "    --connections N     parallel connections in total (default 32, at most 128)\n"
-    "    --verify            re-hash the files already cached (and refetch bad ones)\n"
-    "    --sync              place files only once they are on disk (fdatasync)\n"
-    "    --json              print the result as one JSON object on stdout\n"
-    "    --repo-type TYPE    model (default) or dataset\n"
-    "    --token-stdin       read the Hugging Face token from standard input (a pipe)\n"
-    "    --url URL           fetch this plain URL instead of a repository\n"
-    "    --sha256 HEX        the URL's pinned sha256 (required with --url)\n"
-    "    --output FILE       where the URL's file goes (required with --url)\n"
-    "    --size N            the URL's size in bytes, when known (saves a HEAD)\n"
-    "    -q, --quiet         no progress, only warnings and errors\n"
-    "    -h, --help          this text\n"
-    "\n"
+    "";
+
+static const char download_help_tail[] =
     "ENVIRONMENT\n"
     "    HF_ENDPOINT, HF_HOME, HF_HUB_CACHE, HF_HUB_OFFLINE (cache only, no\n"
     "    network), HF_HUB_DISABLE_PROGRESS_BARS, HF_HUB_ETAG_TIMEOUT,\n"
@@ -170,205 +154,215 @@ static int download_url(const char *url, const char *sha, uint64_t size, const c
     return BS_EXIT_OK;
 }
 
+static const char cache_dir_help[] = "the hub cache folder (default: HF_HUB_CACHE, else\n"
+                                    "$HF_HOME/hub, else ~/.cache/huggingface/hub)";
+
+/* What the command line of `download` asks. */
+struct download_cli {
+    struct dl_request rq;
+    const char *include[MAX_PATTERNS + 1], *exclude[MAX_PATTERNS + 1];
+    size_t ninc, nexc;
+    bool json, token_stdin;
+    const char *url, *sha, *output, *cache_dir, *repo_type;
+    uint64_t size, conns;
+};
+
+/* The command line into *o, checked; CLI_GO_ON or the exit status. */
+static int parse_download_args(struct download_cli *o, int argc, char **argv)
+{
+    struct cli_result args;
+    int rc;
+    const struct cli_opt opts[] = {
+        {.name = "revision", .kind = CLI_STR, .dest = &o->rq.revision, .arg = "REV",
+         .help = "branch, tag or commit (default main)"},
+        {.name = "include", .kind = CLI_LIST, .dest = o->include, .count = &o->ninc,
+         .max = MAX_PATTERNS, .arg = "GLOB",
+         .help = "only files matching GLOB (repeatable; '*' crosses '/',\n"
+                 "'dir/' means everything under dir/)"},
+        {.name = "exclude", .kind = CLI_LIST, .dest = o->exclude, .count = &o->nexc,
+         .max = MAX_PATTERNS, .arg = "GLOB", .help = "skip files matching GLOB (repeatable)"},
+        {.name = "local-dir", .kind = CLI_STR, .dest = &o->rq.local_dir, .arg = "DIR",
+         .help = "also place the files in DIR"},
+        {.name = "cache-dir", .kind = CLI_STR, .dest = &o->cache_dir, .arg = "DIR",
+         .help = cache_dir_help},
+        {.name = "connections", .kind = CLI_U64, .dest = &o->conns, .min = 1,
+         .max = FETCH_MAX_CONNECTIONS, .arg = "N",
+         .note = "a number of connections, 1 to " BS_STR(FETCH_MAX_CONNECTIONS),
+         .help = "parallel connections in total (default 32, at most "
+                 BS_STR(FETCH_MAX_CONNECTIONS) ")"},
+        {.name = "verify", .kind = CLI_FLAG, .dest = &o->rq.verify,
+         .help = "re-hash the files already cached (and refetch bad ones)"},
+        {.name = "sync", .kind = CLI_FLAG, .dest = &o->rq.sync,
+         .help = "place files only once they are on disk (fdatasync)"},
+        {.name = "json", .kind = CLI_FLAG, .dest = &o->json,
+         .help = "print the result as one JSON object on stdout"},
+        {.name = "repo-type", .kind = CLI_CHOICE, .dest = &o->repo_type,
+         .choices = "model|dataset", .arg = "TYPE", .help = "model (default) or dataset"},
+        {.name = "token-stdin", .kind = CLI_FLAG, .dest = &o->token_stdin,
+         .help = "read the Hugging Face token from standard input (a pipe)"},
+        {.name = "token", .kind = CLI_REFUSE},
+        {.name = "url", .kind = CLI_STR, .dest = &o->url, .arg = "URL",
+         .help = "fetch this plain URL instead of a repository"},
+        {.name = "sha256", .kind = CLI_STR, .dest = &o->sha, .arg = "HEX",
+         .help = "the URL's pinned sha256 (required with --url)"},
+        {.name = "output", .kind = CLI_STR, .dest = &o->output, .arg = "FILE",
+         .help = "where the URL's file goes (required with --url)"},
+        {.name = "size", .kind = CLI_U64, .dest = &o->size, .min = 1, .max = UINT64_MAX,
+         .arg = "N", .note = "a positive number of bytes",
+         .help = "the URL's size in bytes, when known (saves a HEAD)"},
+        {.name = "quiet", .short_name = 'q', .kind = CLI_FLAG, .dest = &o->rq.quiet,
+         .help = "no progress, only warnings and errors"},
+        /* what 'hf download' users type: a pointer to ours */
+        {.name = "force-download", .kind = CLI_POINTER,
+         .note = "--force-download is not needed: every file is checked against its "
+                 "hash, and a bad one is fetched again; --verify re-hashes what is "
+                 "already cached"},
+        {.name = "dry-run", .kind = CLI_POINTER,
+         .note = "--dry-run is not supported: 'bootstrap whoami --check-access REPO' "
+                 "checks access without downloading, and a second download of a "
+                 "complete snapshot fetches nothing"},
+        {.name = "max-workers", .kind = CLI_POINTER,
+         .note = "use --connections N: the number of connections across all files "
+                 "(default 32)"},
+        {.name = "local-dir-use-symlinks", .kind = CLI_POINTER,
+         .note = "--local-dir-use-symlinks is gone from huggingface_hub too: use --local-dir "
+                 "DIR alone"},
+        {.name = "resume-download", .kind = CLI_POINTER,
+         .note = "--resume-download is not needed: every download resumes where it "
+                 "stopped"},
+        {0},
+    };
+    const struct cli_spec spec = {
+        .cmd = "download", .head = download_help_head, .tail = download_help_tail,
+        .opts = opts, .max_args = 1,
+        .args_hint = "one repository at a time; to fetch single files of it, use "
+                     "--include FILE (once per file)"};
+
+    memset(o, 0, sizeof(*o));
+    o->repo_type = "model";
+    if ((rc = cli_parse(&spec, argc, argv, &args)) != CLI_GO_ON)
+        return rc;
+    o->rq.connections = (unsigned)o->conns;
+    o->rq.repo_type = o->repo_type;
+    o->rq.quiet = o->rq.quiet || log_is_quiet();
+    if (o->url || o->sha || o->output) {
+        if (!o->url || !o->sha || !o->output)
+            return usage_error("download", "--url needs --sha256 and --output");
+        if (args.nargs)
+            return usage_error("download", "give either a repository or --url");
+        return CLI_GO_ON;
+    }
+    if (o->size)
+        return usage_error("download", "--size goes with --url");
+    if (!args.nargs)
+        return usage_error("download", "which repository? e.g. 'bootstrap download "
+                                       "fishaudio/openaudio-s1-mini'");
+    o->rq.repo = args.args[0];
+    o->include[o->ninc] = NULL;
+    o->exclude[o->nexc] = NULL;
+    o->rq.include = o->ninc ? o->include : NULL;
+    o->rq.exclude = o->nexc ? o->exclude : NULL;
+    return CLI_GO_ON;
+}
+
+/* The summary a person reads after a download. */
+static void report_download(const struct dl_request *rq, const struct dl_result *res,
+                            uint64_t ms)
+{
+    char a[32], b[32], r[32];
+
+    fmt_bytes(res->bytes_fetched, a, sizeof(a));
+    fmt_bytes(res->bytes_total, b, sizeof(b));
+    fmt_rate(ms ? res->bytes_fetched * 1000 / ms : UINT64_MAX, r, sizeof(r));
+    if (res->files_fetched)
+        log_info("downloaded '%s' at %.12s: %u of %u files, %s fetched (%s in total) in "
+                 "%" PRIu64 ".%01" PRIu64 " s, %s",
+                 res->final_repo, res->commit, res->files_fetched, res->files_total, a, b,
+                 ms / 1000, ms % 1000 / 100, r);
+    else
+        log_info("'%s' at %.12s is complete: %u files, %s", res->final_repo, res->commit,
+                 res->files_total, b);
+    if (strcmp(res->final_repo, rq->repo) != 0)
+        log_info("note: '%s' is now called '%s'", rq->repo, res->final_repo);
+    log_info("%s", rq->local_dir ? rq->local_dir : res->snapshot_dir);
+}
+
 int cmd_download(int argc, char **argv)
 {
-    enum {
-        O_REVISION = 256,
-        O_INCLUDE,
-        O_EXCLUDE,
-        O_LOCAL_DIR,
-        O_CONNECTIONS,
-        O_VERIFY,
-        O_SYNC,
-        O_JSON,
-        O_REPO_TYPE,
-        O_TOKEN_STDIN,
-        O_URL,
-        O_SHA256,
-        O_OUTPUT,
-        O_SIZE
-    };
-    static const struct option opts[] = {
-        {"revision", required_argument, NULL, O_REVISION},
-        {"include", required_argument, NULL, O_INCLUDE},
-        {"exclude", required_argument, NULL, O_EXCLUDE},
-        {"local-dir", required_argument, NULL, O_LOCAL_DIR},
-        {"connections", required_argument, NULL, O_CONNECTIONS},
-        {"verify", no_argument, NULL, O_VERIFY},
-        {"sync", no_argument, NULL, O_SYNC},
-        {"json", no_argument, NULL, O_JSON},
-        {"repo-type", required_argument, NULL, O_REPO_TYPE},
-        {"token-stdin", no_argument, NULL, O_TOKEN_STDIN},
-        {"token", optional_argument, NULL, CLI_TOKEN_REFUSED},
-        {"url", required_argument, NULL, O_URL},
-        {"sha256", required_argument, NULL, O_SHA256},
-        {"output", required_argument, NULL, O_OUTPUT},
-        {"size", required_argument, NULL, O_SIZE},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *include[MAX_PATTERNS + 1], *exclude[MAX_PATTERNS + 1];
-    size_t ninc = 0, nexc = 0, i;
-    struct dl_request rq;
+    struct download_cli *o = malloc(sizeof(*o));
     struct dl_result res;
     struct hf_env env;
     struct auth_token tok;
     struct bs_diag d;
-    bool json = false, token_stdin = false;
-    const char *url = NULL, *sha = NULL, *output = NULL;
-    uint64_t size = 0;
     char warn[512] = "";
-    uint64_t n;
     enum bs_err rc;
-    int c, status = BS_EXIT_OK;
+    int status;
+    size_t i;
     uint64_t t0;
 
-    memset(&rq, 0, sizeof(rq));
+    if (!o) {
+        log_error("out of memory");
+        return BS_EXIT_INTERNAL;
+    }
     memset(&res, 0, sizeof(res));
     memset(&tok, 0, sizeof(tok));
     diag_clear(&d);
-    optind = 0;
-    while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
-        switch (c) {
-        case O_REVISION:
-            rq.revision = optarg;
-            break;
-        case O_INCLUDE:
-            if (ninc >= MAX_PATTERNS)
-                return usage_error("download", "at most %d --include patterns", MAX_PATTERNS);
-            include[ninc++] = optarg;
-            break;
-        case O_EXCLUDE:
-            if (nexc >= MAX_PATTERNS)
-                return usage_error("download", "at most %d --exclude patterns", MAX_PATTERNS);
-            exclude[nexc++] = optarg;
-            break;
-        case O_LOCAL_DIR:
-            rq.local_dir = optarg;
-            break;
-        case O_CONNECTIONS:
-            if (parse_u64(optarg, FETCH_MAX_CONNECTIONS, &n) || n == 0)
-                return usage_error("download", "--connections needs a number from 1 to %d",
-                                   FETCH_MAX_CONNECTIONS);
-            rq.connections = (unsigned)n;
-            break;
-        case O_VERIFY:
-            rq.verify = true;
-            break;
-        case O_SYNC:
-            rq.sync = true;
-            break;
-        case O_JSON:
-            json = true;
-            break;
-        case O_REPO_TYPE:
-            if (strcmp(optarg, "model") != 0 && strcmp(optarg, "dataset") != 0)
-                return usage_error("download", "--repo-type is 'model' or 'dataset'");
-            rq.repo_type = optarg;
-            break;
-        case CLI_TOKEN_REFUSED:
-            return token_option_refused("download");
-        case O_TOKEN_STDIN:
-            token_stdin = true;
-            break;
-        case O_URL:
-            url = optarg;
-            break;
-        case O_SHA256:
-            sha = optarg;
-            break;
-        case O_OUTPUT:
-            output = optarg;
-            break;
-        case O_SIZE:
-            if (parse_u64(optarg, UINT64_MAX, &size) || size == 0)
-                return usage_error("download", "--size needs a positive number of bytes");
-            break;
-        case 'q':
-            rq.quiet = true;
-            break;
-        case 'h':
-            return print_help(download_help);
-        default:
-            return usage_error("download", "unknown option");
-        }
+    if ((status = parse_download_args(o, argc, argv)) != CLI_GO_ON)
+        goto out;
+    if (o->url) {
+        status = download_url(o->url, o->sha, o->size, o->output, o->rq.quiet);
+        goto out;
     }
-    if (url || sha || output) {
-        if (!url || !sha || !output)
-            return usage_error("download", "--url needs --sha256 and --output");
-        if (optind < argc)
-            return usage_error("download", "give either a repository or --url");
-        return download_url(url, sha, size, output, rq.quiet || log_is_quiet());
-    }
-    if (size)
-        return usage_error("download", "--size goes with --url");
-    if (optind >= argc)
-        return usage_error("download", "which repository? e.g. 'bootstrap download "
-                                       "fishaudio/openaudio-s1-mini'");
-    if (optind + 1 < argc)
-        return usage_error("download", "one repository at a time ('%s' is extra)",
-                           argv[optind + 1]);
-    rq.repo = argv[optind];
-    include[ninc] = NULL;
-    exclude[nexc] = NULL;
-    rq.include = ninc ? include : NULL;
-    rq.exclude = nexc ? exclude : NULL;
-    rq.quiet = rq.quiet || log_is_quiet();
-
     rc = hfenv_load(&env, NULL, &d);
-    if (rc)
-        return fail_exit(rc, &d, rq.repo);
-    if (!env.offline) {
-        struct bs_diag td;
-        diag_clear(&td);
-        rc = auth_find_token(&env, NULL, token_stdin, STDIN_FILENO, &tok, warn, sizeof(warn), &td);
+    if (rc == BS_OK && o->cache_dir) {
+        if (!o->cache_dir[0] || strlen(o->cache_dir) >= sizeof(env.hub_cache)) {
+            status = usage_error("download", "--cache-dir needs a folder");
+            goto out;
+        }
+        memcpy(env.hub_cache, o->cache_dir, strlen(o->cache_dir) + 1);
+    }
+    if (rc == BS_OK && !env.offline) {
+        rc = auth_find_token(&env, NULL, o->token_stdin, STDIN_FILENO, &tok, warn, sizeof(warn),
+                             &d);
         if (rc == BS_OK) {
             log_add_secret(tok.value);
             if (warn[0])
                 log_warn("%s", warn);
-            if (env.disable_implicit_token && !token_stdin)
+            if (env.disable_implicit_token && !o->token_stdin)
                 auth_token_release(&tok); /* HF_HUB_DISABLE_IMPLICIT_TOKEN: only when asked */
-        } else if (token_stdin || rc != BS_E_AUTH) {
-            return fail_exit(rc, &td, rq.repo);
-        } else {
+        } else if (!o->token_stdin && rc == BS_E_AUTH) {
             log_debug("no Hugging Face token found: downloading anonymously");
+            diag_clear(&d);
+            rc = BS_OK;
         }
+    }
+    if (rc) {
+        status = fail_exit(rc, &d, o->rq.repo);
+        goto out;
     }
 
     t0 = clock_ms();
-    rc = dl_snapshot(&env, tok.value, &rq, &res, &d);
+    rc = dl_snapshot(&env, tok.value, &o->rq, &res, &d);
     auth_token_release(&tok);
-    if (rc)
-        return fail_exit(rc, &d, rq.repo);
+    if (rc) {
+        status = fail_exit(rc, &d, o->rq.repo);
+        goto out;
+    }
     if (res.stale)
         log_warn("the Hub could not be reached: using the cached snapshot %.12s of '%s' as it is",
-                 res.commit, rq.repo);
-    if (!rq.quiet) {
-        char a[32], b[32], r[32];
-        uint64_t ms = clock_ms() - t0;
-        fmt_bytes(res.bytes_fetched, a, sizeof(a));
-        fmt_bytes(res.bytes_total, b, sizeof(b));
-        fmt_rate(ms ? res.bytes_fetched * 1000 / ms : UINT64_MAX, r, sizeof(r));
-        if (res.files_fetched)
-            log_info("downloaded '%s' at %.12s: %u of %u files, %s fetched (%s in total) in "
-                     "%" PRIu64 ".%01" PRIu64 " s, %s",
-                     res.final_repo, res.commit, res.files_fetched, res.files_total, a, b,
-                     ms / 1000, ms % 1000 / 100, r);
-        else
-            log_info("'%s' at %.12s is complete: %u files, %s", res.final_repo, res.commit,
-                     res.files_total, b);
-        if (strcmp(res.final_repo, rq.repo) != 0)
-            log_info("note: '%s' is now called '%s'", rq.repo, res.final_repo);
-        log_info("%s", rq.local_dir ? rq.local_dir : res.snapshot_dir);
-    }
-    if (json && print_json(&res) != 0) {
+                 res.commit, o->rq.repo);
+    if (!o->rq.quiet)
+        report_download(&o->rq, &res, clock_ms() - t0);
+    status = BS_EXIT_OK;
+    if (o->json && print_json(&res) != 0) {
         log_error("cannot write the JSON result to standard output");
         status = BS_EXIT_INTERNAL;
     }
     for (i = 0; i < res.nfiles; i++)
         log_debug("%s %s %" PRIu64 " %s", res.files[i].fetched ? "fetched" : "cached",
                   res.files[i].path, res.files[i].size, res.files[i].local_path);
+out:
     dl_result_release(&res);
+    free(o);
     return status;
 }

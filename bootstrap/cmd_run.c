@@ -17,7 +17,6 @@
  */
 #include "bootstrap.h"
 
-#include <getopt.h>
 #include <limits.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -25,6 +24,7 @@
 
 #include <cJSON.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "err.h"
 #include "fsx.h"
@@ -35,12 +35,13 @@
 #include "log.h"
 #include "manifest.h"
 #include "phases.h"
+#include "run_paths.h"
 #include "progress.h"
 #include "sig.h"
 #include "state.h"
 #include "tty.h"
 
-static const char run_help[] =
+static const char run_help_head[] =
     "NAME\n"
     "    bootstrap run - take this instance to a running Finnish fine-tune\n"
     "\n"
@@ -55,32 +56,9 @@ static const char run_help[] =
     "    (docs/handoff.md); ARGS after '--' are appended to its arguments.\n"
     "    Every phase is idempotent; an interrupted run continues with --resume.\n"
     "\n"
-    "OPTIONS\n"
-    "    --resume              skip the phases the state says are done, after\n"
-    "                          cheap checks (token still valid, files still there)\n"
-    "    --force PHASE         redo PHASE (detect, auth, fetch, unpack, handoff);\n"
-    "                          may be repeated\n"
-    "    --reset               forget the state first (downloaded files are kept)\n"
-    "    --config FILE         the manifest (default: $BOOTSTRAP_CONFIG, else\n"
-    "                          launchable.json installed next to the binary)\n"
-    "    --state-dir DIR       state directory (default: $BOOTSTRAP_STATE_DIR, else\n"
-    "                          /var/lib/bootstrap for root, else\n"
-    "                          ${XDG_STATE_HOME:-~/.local/state}/bootstrap)\n"
-    "    --workspace DIR       where the model, data and training output go\n"
-    "                          (default: $BOOTSTRAP_WORKSPACE, else the manifest's\n"
-    "                          \"workspace\", else <state dir>/workspace)\n"
-    "    --allow-no-gpu        go on without a usable GPU (demo, CPU boxes)\n"
-    "    --token-stdin         read the Hugging Face token from standard input\n"
-    "    --non-interactive     never prompt (also: no terminal, or\n"
-    "                          BOOTSTRAP_NON_INTERACTIVE=1); when you must act, the\n"
-    "                          next step is written to the status and the log\n"
-    "    --wait-for-access MIN wait up to MIN minutes for the licence to be granted\n"
-    "    --wait                wait for another running bootstrap instead of exiting 10\n"
-    "    --no-handoff          stop before the hand-off\n"
-    "    --root DIR            read proc/ and sys/ under DIR for detection (tests)\n"
-    "    --nvidia-smi PATH     run PATH instead of searching for nvidia-smi\n"
-    "    -h, --help            this text\n"
-    "\n"
+    "";
+
+static const char run_help_tail[] =
     "FILES\n"
     "    <state dir>/state.json     the state (docs/state-file.md)\n"
     "    <state dir>/bootstrap.log  the log of every run (no secrets)\n"
@@ -95,72 +73,7 @@ static const char run_help[] =
     "    kept). After the hand-off the entrypoint's own status applies.\n"
     "    docs/exit-codes.md has the table.\n";
 
-static const char status_help[] =
-    "NAME\n"
-    "    bootstrap status - where the run stands and what to do next\n"
-    "\n"
-    "SYNOPSIS\n"
-    "    bootstrap status [--json] [--state-dir DIR]\n"
-    "\n"
-    "DESCRIPTION\n"
-    "    Reads the state file and the lock of the state directory (it never\n"
-    "    takes the lock, so it works while a run is going on) and prints the\n"
-    "    phase, the progress, the last error, the log path and the exact next\n"
-    "    step for the user.\n"
-    "\n"
-    "OPTIONS\n"
-    "    --json             one JSON document (docs/state-file.md, 'status --json')\n"
-    "    --state-dir DIR    state directory (default as for 'bootstrap run')\n"
-    "    -h, --help         this text\n"
-    "\n"
-    "EXIT STATUS\n"
-    "    0 the status was shown (whatever it says), 1 the state cannot be read,\n"
-    "    2 usage error.\n";
-
-enum {
-    OPT_RESUME = 256,
-    OPT_FORCE,
-    OPT_RESET,
-    OPT_CONFIG,
-    OPT_STATE_DIR,
-    OPT_WORKSPACE,
-    OPT_ALLOW_NO_GPU,
-    OPT_TOKEN_STDIN,
-    OPT_NON_INTERACTIVE,
-    OPT_WAIT_ACCESS,
-    OPT_WAIT,
-    OPT_NO_HANDOFF,
-    OPT_ROOT,
-    OPT_SMI,
-    OPT_JSON,
-};
-
-static const struct option run_opts[] = {
-    {"resume", no_argument, NULL, OPT_RESUME},
-    {"force", required_argument, NULL, OPT_FORCE},
-    {"reset", no_argument, NULL, OPT_RESET},
-    {"config", required_argument, NULL, OPT_CONFIG},
-    {"state-dir", required_argument, NULL, OPT_STATE_DIR},
-    {"workspace", required_argument, NULL, OPT_WORKSPACE},
-    {"allow-no-gpu", no_argument, NULL, OPT_ALLOW_NO_GPU},
-    {"token-stdin", no_argument, NULL, OPT_TOKEN_STDIN},
-    {"token", optional_argument, NULL, CLI_TOKEN_REFUSED},
-    {"non-interactive", no_argument, NULL, OPT_NON_INTERACTIVE},
-    {"wait-for-access", required_argument, NULL, OPT_WAIT_ACCESS},
-    {"wait", no_argument, NULL, OPT_WAIT},
-    {"no-handoff", no_argument, NULL, OPT_NO_HANDOFF},
-    {"root", required_argument, NULL, OPT_ROOT},
-    {"nvidia-smi", required_argument, NULL, OPT_SMI},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
-static const struct option status_opts[] = {
-    {"json", no_argument, NULL, OPT_JSON},
-    {"state-dir", required_argument, NULL, OPT_STATE_DIR},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
+/* ---- helpers ----------------------------------------------------------- */
 
 static const char *const phase_verbs[STATE_NPHASES] = {
     "the hardware check failed",          "cannot log in to Hugging Face",
@@ -168,7 +81,6 @@ static const char *const phase_verbs[STATE_NPHASES] = {
     "cannot hand off to the entrypoint",
 };
 
-/* ---- helpers ----------------------------------------------------------- */
 
 /* The first words of a phase's failure: what failed, by what went wrong when that says more
  * than the phase (a wrong revision found while checking access is not a login failure). */
@@ -184,27 +96,6 @@ static const char *fail_title(enum state_phase p, enum bs_err rc)
     default:
         return phase_verbs[p];
     }
-}
-
-static const char *nonempty(const char *v)
-{
-    return v && *v ? v : NULL;
-}
-
-/* Absolute form of a path given on the command line or in the environment. */
-static enum bs_err absolutize(const char *in, char *out, size_t outlen)
-{
-    char cwd[PATH_MAX];
-
-    if (in[0] == '/') {
-        if (strlen(in) >= outlen)
-            return BS_E_USAGE;
-        memcpy(out, in, strlen(in) + 1);
-        return BS_OK;
-    }
-    if (!getcwd(cwd, sizeof(cwd)))
-        return BS_E_IO;
-    return path_join(out, outlen, cwd, in) ? BS_E_USAGE : BS_OK;
 }
 
 static const char *err_code_name(enum bs_err e)
@@ -250,141 +141,6 @@ static const char *err_code_name(enum bs_err e)
     return "internal";
 }
 
-/* HOME (or the password database) and the user name, for defaults and the entrypoint. */
-static void find_home_user(struct run_ctx *c)
-{
-    const char *h = nonempty(c->getenv_fn("HOME")), *u = nonempty(c->getenv_fn("USER"));
-    struct passwd *pw = NULL;
-
-    if (!h || !u)
-        pw = getpwuid(getuid());
-    if (!h && pw && pw->pw_dir)
-        h = pw->pw_dir;
-    if (!u && pw && pw->pw_name)
-        u = pw->pw_name;
-    copy_str(c->home, sizeof(c->home), h);
-    copy_str(c->user, sizeof(c->user), u);
-}
-
-/* The state directory and the paths inside it. */
-static enum bs_err setup_state_dir(struct run_ctx *c, const char *opt_dir, struct bs_diag *d)
-{
-    enum bs_err rc;
-
-    if (opt_dir) {
-        if (absolutize(opt_dir, c->state_dir, sizeof(c->state_dir)))
-            return diag_set(d, BS_E_USAGE, "--state-dir: path too long");
-    } else if (c->env.state_dir[0]) {
-        if (absolutize(c->env.state_dir, c->state_dir, sizeof(c->state_dir)))
-            return diag_set(d, BS_E_USAGE, "BOOTSTRAP_STATE_DIR: path too long");
-    } else if (run_default_state_dir(c->getenv_fn, (unsigned)getuid(), c->home, c->state_dir,
-                                     sizeof(c->state_dir))) {
-        rc = diag_set(d, BS_E_USAGE, "no state directory: HOME is not set");
-        diag_hint(d, "set BOOTSTRAP_STATE_DIR (or HOME), or pass --state-dir");
-        return rc;
-    }
-    if (path_join(c->state_path, sizeof(c->state_path), c->state_dir, STATE_FILE_NAME) ||
-        path_join(c->log_path, sizeof(c->log_path), c->state_dir, STATE_LOG_NAME) ||
-        path_join(c->hw_report_path, sizeof(c->hw_report_path), c->state_dir,
-                  STATE_HWREPORT_NAME) ||
-        path_join(c->done_path, sizeof(c->done_path), c->state_dir, STATE_DONE_NAME))
-        return diag_set(d, BS_E_USAGE, "state directory path too long");
-    return BS_OK;
-}
-
-static bool file_exists(const char *p)
-{
-    struct stat sb;
-
-    return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
-}
-
-/* --config, $BOOTSTRAP_CONFIG, or launchable.json where an install or a checkout puts it. */
-static enum bs_err find_config(struct run_ctx *c, struct bs_diag *d)
-{
-    const char *v = c->o.config ? c->o.config : nonempty(c->getenv_fn("BOOTSTRAP_CONFIG"));
-    static const char *const rel[] = {
-        "../share/bootstrap/launchable.json", /* make install: PREFIX/bin + PREFIX/share */
-        "launchable.json",                    /* next to the binary */
-        "../launchable/launchable.json",      /* build/bootstrap in a checkout */
-        "../../launchable/launchable.json",   /* build/test/bootstrap, build/static/bootstrap */
-    };
-    char exe[PATH_MAX], dir[PATH_MAX], cand[PATH_MAX], real[PATH_MAX];
-    ssize_t n;
-    size_t i;
-
-    if (v) {
-        if (absolutize(v, cand, sizeof(cand)))
-            return diag_set(d, BS_E_USAGE, "the manifest path is too long");
-        if (!realpath(cand, real)) {
-            (void)diag_set(d, BS_E_USAGE, "the manifest '%s' cannot be opened: %s", cand,
-                           strerror(errno));
-            diag_hint(d, "check --config or BOOTSTRAP_CONFIG");
-            return BS_E_USAGE;
-        }
-        copy_str(c->config_path, sizeof(c->config_path), real);
-        goto found;
-    }
-    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        if (path_dirname(exe, dir, sizeof(dir)) == BS_OK) {
-            for (i = 0; i < BS_ARRAY_LEN(rel); i++) {
-                if (path_join(cand, sizeof(cand), dir, rel[i]))
-                    continue;
-                if (file_exists(cand) && realpath(cand, real)) {
-                    copy_str(c->config_path, sizeof(c->config_path), real);
-                    goto found;
-                }
-            }
-        }
-    }
-    if (file_exists("launchable/launchable.json") && realpath("launchable/launchable.json", real)) {
-        copy_str(c->config_path, sizeof(c->config_path), real);
-        goto found;
-    }
-    (void)diag_set(d, BS_E_USAGE,
-                   "no manifest found (launchable.json next to the binary, in "
-                   "../share/bootstrap/ or ./launchable/)");
-    diag_hint(d, "pass --config FILE or set BOOTSTRAP_CONFIG");
-    return BS_E_USAGE;
-found:
-    if (path_dirname(c->config_path, c->config_dir, sizeof(c->config_dir)))
-        return diag_set(d, BS_E_USAGE, "the manifest path is too long");
-    return BS_OK;
-}
-
-static enum bs_err setup_workspace(struct run_ctx *c, struct bs_diag *d)
-{
-    const char *v = c->o.workspace ? c->o.workspace : nonempty(c->getenv_fn("BOOTSTRAP_WORKSPACE"));
-    char tmp[PATH_MAX];
-    enum bs_err rc;
-
-    if (v) {
-        if (absolutize(v, c->workspace, sizeof(c->workspace)))
-            return diag_set(d, BS_E_USAGE, "the workspace path is too long");
-    } else if (c->m->workspace[0]) {
-        if (hfenv_expand(c->m->workspace, c->home[0] ? c->home : NULL, c->getenv_fn, tmp,
-                         sizeof(tmp)))
-            return diag_set(d, BS_E_USAGE, "\"workspace\" in the manifest is too long");
-        if (tmp[0] == '/')
-            copy_str(c->workspace, sizeof(c->workspace), tmp);
-        else if (path_join(c->workspace, sizeof(c->workspace), c->state_dir, tmp))
-            return diag_set(d, BS_E_USAGE, "\"workspace\" in the manifest is too long");
-    } else if (path_join(c->workspace, sizeof(c->workspace), c->state_dir, "workspace")) {
-        return diag_set(d, BS_E_USAGE, "the workspace path is too long");
-    }
-    if (path_join(c->data_dir, sizeof(c->data_dir), c->workspace, "data"))
-        return diag_set(d, BS_E_USAGE, "the workspace path is too long");
-    if ((rc = mkdir_p(c->workspace, 0755, d)))
-        return rc;
-    if (c->m->entrypoint.path[0] == '/')
-        copy_str(c->entrypoint, sizeof(c->entrypoint), c->m->entrypoint.path);
-    else if (path_join(c->entrypoint, sizeof(c->entrypoint), c->config_dir, c->m->entrypoint.path))
-        return diag_set(d, BS_E_USAGE, "the entrypoint path is too long");
-    return BS_OK;
-}
-
 /* Load the state; a corrupt file is kept aside and the run starts over. */
 static enum bs_err load_state(struct run_ctx *c, struct bs_diag *d)
 {
@@ -418,6 +174,46 @@ static enum bs_err load_state(struct run_ctx *c, struct bs_diag *d)
     return rc;
 }
 
+/* Free bytes on the file system that holds path (or its nearest existing parent). */
+static bool free_bytes_at(const char *path, uint64_t *ret, dev_t *dev)
+{
+    char p[PATH_MAX];
+    struct stat st;
+
+    copy_str(p, sizeof(p), path);
+    while (stat(p, &st) != 0) {
+        char *slash = strrchr(p, '/');
+        if (!slash || slash == p)
+            return false;
+        *slash = '\0';
+    }
+    *dev = st.st_dev;
+    return disk_free_bytes(p, ret, NULL) == BS_OK;
+}
+
+/* Out of space: name the disk that is short, the Hugging Face cache's or the workspace's. */
+static void short_disk_step(const struct run_ctx *c, const char *resume, char *out, size_t n)
+{
+    uint64_t fc = 0, fw = 0;
+    dev_t dc = 0, dw = 0;
+    char a[32];
+    bool kc = free_bytes_at(c->env.hub_cache, &fc, &dc), kw = free_bytes_at(c->workspace, &fw, &dw);
+
+    if (kc && (!kw || (dc != dw && fc <= fw))) {
+        fmt_bytes(fc, a, sizeof(a));
+        (void)snprintf(out, n,
+                       "the Hugging Face cache %s has %s free: free space there, or set HF_HOME "
+                       "to a folder on a bigger disk, then: %s",
+                       c->env.hub_cache, a, resume);
+    } else {
+        fmt_bytes(fw, a, sizeof(a));
+        (void)snprintf(out, n,
+                       "the workspace %s has %s free: free space there, or give --workspace (or "
+                       "BOOTSTRAP_WORKSPACE) a folder on a bigger disk, then: %s",
+                       c->workspace, kw ? a : "too little", resume);
+    }
+}
+
 static void next_step_for(const struct run_ctx *c, enum bs_err rc, char *out, size_t n)
 {
     char resume[PATH_MAX + 64], page[1200];
@@ -425,12 +221,21 @@ static void next_step_for(const struct run_ctx *c, enum bs_err rc, char *out, si
 
     run_resume_command(c, resume, sizeof(resume));
     switch (rc) {
-    case BS_E_AUTH:
-        (void)snprintf(out, n,
-                       "log in to Hugging Face: run 'bootstrap login'%s%s (or set HF_TOKEN), "
-                       "then: %s",
-                       c->user[0] ? " as " : "", c->user, resume);
+    case BS_E_AUTH: {
+        const char *v, *var = hfenv_token_var(c->getenv_fn, &v);
+        if (var)
+            /* the variable wins over any saved login: 'bootstrap login' cannot help */
+            (void)snprintf(out, n,
+                           "%s is set in this environment and wins over a saved login: put a "
+                           "valid Read token in it (%s/settings/tokens) or unset it, then: %s",
+                           var, c->env.endpoint, resume);
+        else
+            (void)snprintf(out, n,
+                           "log in to Hugging Face: run 'bootstrap login'%s%s (or set HF_TOKEN), "
+                           "then: %s",
+                           c->user[0] ? " as " : "", c->user, resume);
         break;
+    }
     case BS_E_GATED:
         auth_repo_url(c->env.endpoint, c->m ? c->m->model.repo_type : "model", repo, page,
                       sizeof(page));
@@ -454,10 +259,7 @@ static void next_step_for(const struct run_ctx *c, enum bs_err rc, char *out, si
                        c->config_path, resume);
         break;
     case BS_E_NOSPACE:
-        (void)snprintf(out, n,
-                       "free disk space under %s (or point BOOTSTRAP_WORKSPACE at a bigger "
-                       "disk), then: %s",
-                       c->workspace, resume);
+        short_disk_step(c, resume, out, n);
         break;
     case BS_E_CHECKSUM:
         (void)snprintf(out, n,
@@ -593,7 +395,7 @@ static int run_phases(struct run_ctx *c)
                 log_info("next step: %s", st->next_step);
                 return BS_EXIT_OK;
             }
-            if (!forced && file_exists(c->done_path)) {
+            if (!forced && path_is_file(c->done_path)) {
                 rec->status = STATE_DONE;
                 st->status = STATE_DONE;
                 st->phase = STATE_PHASE_HANDOFF;
@@ -653,136 +455,104 @@ static int run_phases(struct run_ctx *c)
     return BS_EXIT_OK;
 }
 
-static int parse_force(const char *arg, unsigned *mask)
+static const char *add_force(const char *arg, void *dest)
 {
     enum state_phase p = state_phase_from_name(arg);
 
     if (p == STATE_PHASE_NONE)
-        return -1;
-    *mask |= 1u << p;
-    return 0;
+        return "unknown phase for --force (detect, auth, fetch, unpack, handoff)";
+    *(unsigned *)dest |= 1u << p;
+    return NULL;
 }
 
-int cmd_run(int argc, char **argv)
+/* run's command line into c->o; CLI_GO_ON or the exit status. */
+static int parse_run_options(struct run_ctx *c, int argc, char **argv)
 {
-    struct run_ctx *c;
-    struct lock_info me, holder;
+    struct run_opts *o = &c->o;
+    uint64_t wait_min = 0;
+    struct cli_result r;
+    bool token = false;
+    int rc;
+    const struct cli_opt opts[] = {
+        {.name = "resume", .kind = CLI_FLAG, .dest = &o->resume,
+         .help = "skip the phases the state says are done, after\n"
+                 "cheap checks (token still valid, files still there)"},
+        {.name = "force", .kind = CLI_CALL, .dest = &o->force_mask, .call = add_force,
+         .arg = "PHASE",
+         .help = "redo PHASE (detect, auth, fetch, unpack, handoff);\nmay be repeated"},
+        {.name = "reset", .kind = CLI_FLAG, .dest = &o->reset,
+         .help = "forget the state first (downloaded files are kept)"},
+        {.name = "config", .kind = CLI_STR, .dest = &o->config, .arg = "FILE",
+         .help = "the manifest (default: $BOOTSTRAP_CONFIG, else\n"
+                 "launchable.json installed next to the binary)"},
+        {.name = "state-dir", .kind = CLI_STR, .dest = &o->state_dir, .arg = "DIR",
+         .help = "state directory (default: $BOOTSTRAP_STATE_DIR, else\n"
+                 "/var/lib/bootstrap for root, else\n"
+                 "${XDG_STATE_HOME:-~/.local/state}/bootstrap)"},
+        {.name = "workspace", .kind = CLI_STR, .dest = &o->workspace, .arg = "DIR",
+         .help = "where the model, data and training output go\n"
+                 "(default: $BOOTSTRAP_WORKSPACE, else the manifest's\n"
+                 "\"workspace\", else <state dir>/workspace)"},
+        {.name = "allow-no-gpu", .kind = CLI_FLAG, .dest = &o->allow_no_gpu,
+         .help = "go on without a usable GPU (demo, CPU boxes)"},
+        {.name = "token-stdin", .kind = CLI_FLAG, .dest = &o->token_stdin,
+         .help = "read the Hugging Face token from standard input"},
+        {.name = "token", .kind = CLI_REFUSE, .dest = &token},
+        {.name = "non-interactive", .kind = CLI_FLAG, .dest = &o->non_interactive,
+         .help = "never prompt (also: no terminal, or\n"
+                 "BOOTSTRAP_NON_INTERACTIVE=1); when you must act, the\n"
+                 "next step is written to the status and the log"},
+        {.name = "wait-for-access", .kind = CLI_U64, .dest = &wait_min, .max = 24 * 60,
+         .arg = "MIN", .note = "minutes, 0 to 1440",
+         .help = "wait up to MIN minutes for the licence to be granted"},
+        {.name = "wait", .kind = CLI_FLAG, .dest = &o->wait,
+         .help = "wait for another running bootstrap instead of exiting 10"},
+        {.name = "no-handoff", .kind = CLI_FLAG, .dest = &o->no_handoff,
+         .help = "stop before the hand-off"},
+        {.name = "root", .kind = CLI_STR, .dest = &o->root, .arg = "DIR",
+         .help = "read proc/ and sys/ under DIR for detection (tests)"},
+        {.name = "nvidia-smi", .kind = CLI_STR, .dest = &o->nvidia_smi, .arg = "PATH",
+         .help = "run PATH instead of searching for nvidia-smi"},
+        {0},
+    };
+    const struct cli_spec spec = {
+        .cmd = "run", .head = run_help_head, .tail = run_help_tail, .opts = opts,
+        .args_hint = "arguments for the entrypoint go after '--'",
+        .rest_after_dashdash = true};
+
+    if ((rc = cli_parse(&spec, argc, argv, &r)) != CLI_GO_ON)
+        return rc;
+    o->wait_access_min = (unsigned)wait_min;
+    if (r.rest) {
+        o->extra = r.rest;
+        o->nextra = (size_t)r.nrest;
+    }
+    return CLI_GO_ON;
+}
+
+/* Environment, state directory, log. CLI_GO_ON, or the exit status. */
+static int open_state_dir(struct run_ctx *c)
+{
     struct bs_diag d;
-    char manifest_sha[65] = "";
-    bool waited = false;
-    uint64_t v;
     enum bs_err rc;
-    int opt, code;
 
-    c = calloc(1, sizeof(*c));
-    if (!c) {
-        log_error("out of memory");
-        return BS_EXIT_INTERNAL;
-    }
-    lock_init(&c->lock);
-    c->getenv_fn = hfenv_real_getenv;
     diag_clear(&d);
-    optind = 0;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, "+h", run_opts, NULL)) != -1) {
-        switch (opt) {
-        case 'h':
-            free(c);
-            return print_help(run_help);
-        case OPT_RESUME:
-            c->o.resume = true;
-            break;
-        case OPT_FORCE:
-            if (parse_force(optarg, &c->o.force_mask)) {
-                free(c);
-                return usage_error("run",
-                                   "unknown phase '%s' for --force (detect, auth, fetch, "
-                                   "unpack, handoff)",
-                                   optarg);
-            }
-            break;
-        case OPT_RESET:
-            c->o.reset = true;
-            break;
-        case OPT_CONFIG:
-            c->o.config = optarg;
-            break;
-        case OPT_STATE_DIR:
-            c->o.state_dir = optarg;
-            break;
-        case OPT_WORKSPACE:
-            c->o.workspace = optarg;
-            break;
-        case OPT_ALLOW_NO_GPU:
-            c->o.allow_no_gpu = true;
-            break;
-        case CLI_TOKEN_REFUSED:
-            free(c);
-            return token_option_refused("run");
-        case OPT_TOKEN_STDIN:
-            c->o.token_stdin = true;
-            break;
-        case OPT_NON_INTERACTIVE:
-            c->o.non_interactive = true;
-            break;
-        case OPT_WAIT_ACCESS:
-            if (parse_u64(optarg, 24 * 60, &v)) {
-                free(c);
-                return usage_error("run", "bad --wait-for-access '%s': minutes, 0 to 1440", optarg);
-            }
-            c->o.wait_access_min = (unsigned)v;
-            break;
-        case OPT_WAIT:
-            c->o.wait = true;
-            break;
-        case OPT_NO_HANDOFF:
-            c->o.no_handoff = true;
-            break;
-        case OPT_ROOT:
-            c->o.root = optarg;
-            break;
-        case OPT_SMI:
-            c->o.nvidia_smi = optarg;
-            break;
-        default:
-            free(c);
-            if (optopt && optopt < 256)
-                return usage_error("run", "unknown option '-%c'", optopt);
-            return usage_error("run", "unknown option or missing argument '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc) {
-        if (strcmp(argv[optind - 1], "--") != 0) {
-            int bad = optind;
-            free(c);
-            return usage_error("run",
-                               "unexpected argument '%s' (arguments for the entrypoint "
-                               "go after '--')",
-                               argv[bad]);
-        }
-        c->o.extra = argv + optind;
-        c->o.nextra = (size_t)(argc - optind);
-    }
-
-    /* Environment, state directory, log */
-    if ((rc = hfenv_load(&c->env, c->getenv_fn, &d))) {
-        code = bs_exit_code(log_fail(rc, &d, "bad environment"), 0);
-        goto out;
-    }
-    find_home_user(c);
-    c->under_systemd = nonempty(c->getenv_fn("INVOCATION_ID")) != NULL;
+    if ((rc = hfenv_load(&c->env, c->getenv_fn, &d)))
+        return bs_exit_code(log_fail(rc, &d, "bad environment"), 0);
+    run_find_home_user(c);
+    c->under_systemd = c->env.under_systemd;
     c->interactive =
         !c->o.non_interactive && !c->env.non_interactive && !c->o.token_stdin && tty_interactive();
-    if ((rc = setup_state_dir(c, c->o.state_dir, &d)) || (rc = mkdir_p(c->state_dir, 0700, &d)) ||
-        (rc = dir_private_check(c->state_dir, &d)) || (rc = dir_writable(c->state_dir, &d))) {
+    if ((rc = run_setup_state_dir(c, c->o.state_dir, &d)) ||
+        (rc = mkdir_p(c->state_dir, 0700, &d)) || (rc = dir_private_check(c->state_dir, &d)) ||
+        (rc = dir_writable(c->state_dir, &d))) {
         if (rc == BS_E_IO) {
             /* a person must act: exit 2, not 1 (the boot unit would retry for ever) */
             rc = BS_E_USAGE;
             diag_hint(&d, "make it writable for this user, or choose another with --state-dir "
                           "(or BOOTSTRAP_STATE_DIR)");
         }
-        code = bs_exit_code(log_fail(rc, &d, "cannot use the state directory"), 0);
-        goto out;
+        return bs_exit_code(log_fail(rc, &d, "cannot use the state directory"), 0);
     }
     if ((rc = log_open_file(c->log_path, &d)))
         log_warn("%s; going on without a log file", d.msg);
@@ -790,8 +560,16 @@ int cmd_run(int argc, char **argv)
                   c->o.resume ? " --resume" : "", c->o.reset ? " --reset" : "",
                   c->o.allow_no_gpu ? " --allow-no-gpu" : "",
                   c->interactive ? "" : " non-interactive");
+    return CLI_GO_ON;
+}
 
-    /* Lock */
+/* The state directory's lock (waiting for its holder with --wait). */
+static int take_lock(struct run_ctx *c)
+{
+    struct lock_info me, holder;
+    struct bs_diag d;
+    enum bs_err rc;
+
     memset(&me, 0, sizeof(me));
     memset(&holder, 0, sizeof(holder));
     me.pid = (long)getpid();
@@ -800,41 +578,49 @@ int cmd_run(int argc, char **argv)
     diag_clear(&d);
     if (c->o.wait && lock_peek(c->state_dir, &holder, NULL) == BS_OK)
         log_info("waiting for the running bootstrap (pid %ld) to finish", holder.pid);
-    rc = lock_acquire(&c->lock, c->state_dir, &me, c->o.wait, 0, 0, &holder, &waited, &d);
-    if (rc) {
-        code = bs_exit_code(log_fail(rc, &d, "cannot start"), sig_stop_signo());
-        goto out;
+    {
+        struct lock_request lr = {.dir = c->state_dir, .me = &me, .wait = c->o.wait};
+        rc = lock_acquire(&c->lock, &lr, &d);
+        if (rc)
+            return bs_exit_code(log_fail(rc, &d, "cannot start"), sig_stop_signo());
+        if (lr.waited)
+            log_info("the other bootstrap has finished; going on");
     }
-    if (waited)
-        log_info("the other bootstrap has finished; going on");
+    return CLI_GO_ON;
+}
 
-    /* Manifest and state */
+/* The state, the manifest and the workspace, and this run recorded in the state. */
+static int load_run(struct run_ctx *c)
+{
+    char manifest_sha[65] = "";
+    struct bs_diag d;
+    enum bs_err rc;
+
+    diag_clear(&d);
     c->m = calloc(1, sizeof(*c->m));
     c->st = calloc(1, sizeof(*c->st));
     if (!c->m || !c->st) {
         log_error("out of memory");
-        code = BS_EXIT_INTERNAL;
-        goto out;
+        return BS_EXIT_INTERNAL;
     }
     state_init(c->st);
     if ((rc = load_state(c, &d))) {
         struct state *keep = c->st;
+        int code;
         c->st = NULL; /* do not overwrite a state we cannot read */
         code = fail_run(c, STATE_PHASE_NONE, rc, &d, "cannot read the state");
         c->st = keep;
-        goto out;
+        return code;
     }
-    if ((rc = find_config(c, &d)) || (rc = manifest_load(c->config_path, c->m, manifest_sha, &d))) {
+    if ((rc = run_find_config(c, &d)) ||
+        (rc = manifest_load(c->config_path, c->m, manifest_sha, &d))) {
         if (rc == BS_E_NOTFOUND)
             rc = BS_E_USAGE;
-        code = fail_run(c, STATE_PHASE_NONE, rc, &d, "cannot read the manifest");
-        goto out;
+        return fail_run(c, STATE_PHASE_NONE, rc, &d, "cannot read the manifest");
     }
     copy_str(c->config_sha256, sizeof(c->config_sha256), manifest_sha);
-    if ((rc = setup_workspace(c, &d))) {
-        code = fail_run(c, STATE_PHASE_NONE, rc, &d, "cannot prepare the workspace");
-        goto out;
-    }
+    if ((rc = run_setup_workspace(c, &d)))
+        return fail_run(c, STATE_PHASE_NONE, rc, &d, "cannot prepare the workspace");
     if (c->st->config_sha256[0] && (strcmp(c->st->config_sha256, c->config_sha256) != 0 ||
                                     strcmp(c->st->workspace, c->workspace) != 0)) {
         log_info("the manifest or the workspace changed since the last run: every phase runs "
@@ -857,9 +643,27 @@ int cmd_run(int argc, char **argv)
         c->st->created_at = run_now();
     log_info("bootstrap %s: manifest %s, state %s, workspace %s", BS_VERSION, c->config_path,
              c->state_dir, c->workspace);
+    return CLI_GO_ON;
+}
 
-    code = run_phases(c);
-out:
+int cmd_run(int argc, char **argv)
+{
+    struct run_ctx *c = calloc(1, sizeof(*c));
+    int code;
+
+    if (!c) {
+        log_error("out of memory");
+        return BS_EXIT_INTERNAL;
+    }
+    lock_init(&c->lock);
+    c->getenv_fn = hfenv_real_getenv;
+    if ((code = parse_run_options(c, argc, argv)) != CLI_GO_ON) {
+        free(c);
+        return code;
+    }
+    if ((code = open_state_dir(c)) == CLI_GO_ON && (code = take_lock(c)) == CLI_GO_ON &&
+        (code = load_run(c)) == CLI_GO_ON)
+        code = run_phases(c);
     if (c->have_token || c->tok.value)
         auth_token_release(&c->tok);
     lock_release(&c->lock);
@@ -869,283 +673,3 @@ out:
     return code;
 }
 
-/* ---- status ------------------------------------------------------------ */
-
-struct status_view {
-    bool exists;
-    bool running; /* the lock is held */
-    struct lock_info holder;
-    bool finished; /* the done file exists */
-    char summary[512];
-    char next_step[1024];
-};
-
-static void compute_view(const struct run_ctx *c, const struct state *st, struct status_view *v)
-{
-    char ts[32], resume[PATH_MAX + 64];
-    const char *ph = st->phase != STATE_PHASE_NONE ? state_phase_name(st->phase) : "none";
-
-    if (st->resume_command[0])
-        copy_str(resume, sizeof(resume), st->resume_command);
-    else
-        run_resume_command(c, resume, sizeof(resume));
-    copy_str(v->next_step, sizeof(v->next_step), st->next_step);
-    state_format_time(v->holder.started, ts, sizeof(ts));
-    if (!v->exists) {
-        (void)snprintf(v->summary, sizeof(v->summary), "no run yet in %s", c->state_dir);
-        (void)snprintf(v->next_step, sizeof(v->next_step), "start it: bootstrap run");
-        return;
-    }
-    if (v->running) {
-        if (st->status == STATE_HANDED_OFF)
-            (void)snprintf(v->summary, sizeof(v->summary),
-                           "the entrypoint runs (pid %ld, handed off %s)", v->holder.pid, ts);
-        else
-            (void)snprintf(v->summary, sizeof(v->summary),
-                           "running: phase %s (pid %ld, started %s)", ph, v->holder.pid, ts);
-        return;
-    }
-    switch (st->status) {
-    case STATE_RUNNING:
-    case STATE_PENDING:
-        (void)snprintf(v->summary, sizeof(v->summary),
-                       "stopped unexpectedly in phase %s (killed, crashed or the machine "
-                       "restarted)",
-                       ph);
-        (void)snprintf(v->next_step, sizeof(v->next_step), "continue with: %s", resume);
-        break;
-    case STATE_HANDED_OFF:
-        if (v->finished) {
-            (void)snprintf(v->summary, sizeof(v->summary), "finished: the entrypoint is done");
-            (void)snprintf(v->next_step, sizeof(v->next_step),
-                           "nothing: the run has finished (%s exists)", c->done_path);
-        } else {
-            (void)snprintf(v->summary, sizeof(v->summary),
-                           "the entrypoint stopped before finishing (no %s)", c->done_path);
-            (void)snprintf(v->next_step, sizeof(v->next_step),
-                           "look at its output (journalctl -u bootstrap, or the terminal it ran "
-                           "in), then continue with: %s",
-                           resume);
-        }
-        break;
-    case STATE_DONE:
-        (void)snprintf(v->summary, sizeof(v->summary), "finished");
-        break;
-    case STATE_FAILED:
-        if (st->phase == STATE_PHASE_NONE ||
-            (st->last_error.set && st->last_error.phase == STATE_PHASE_NONE))
-            /* before any phase: reading the manifest, the state, the workspace */
-            (void)snprintf(v->summary, sizeof(v->summary), "failed before the first phase (exit %d: "
-                           "%s): %s", st->last_error.exit_code,
-                           st->last_error.code[0] ? st->last_error.code : "error",
-                           st->last_error.message[0] ? st->last_error.message : "see the log");
-        else
-            (void)snprintf(v->summary, sizeof(v->summary), "failed in phase %s (exit %d: %s)", ph,
-                           st->last_error.exit_code, st->last_error.code);
-        break;
-    case STATE_INTERRUPTED:
-        (void)snprintf(v->summary, sizeof(v->summary), "interrupted in phase %s (state kept)", ph);
-        break;
-    case STATE_SKIPPED:
-        (void)snprintf(v->summary, sizeof(v->summary),
-                       "ready: stopped before the hand-off (--no-handoff)");
-        break;
-    }
-}
-
-static void print_status(const struct run_ctx *c, const struct state *st,
-                         const struct status_view *v)
-{
-    char ts[32], a[32], b[32];
-    int i;
-
-    printf("state:      %s\n", c->state_path);
-    printf("status:     %s\n", v->summary);
-    if (v->exists) {
-        for (i = 0; i < STATE_NPHASES; i++) {
-            const struct state_phase_rec *r = &st->phases[i];
-            printf("  %-8s  %-11s %s\n", state_phase_name((enum state_phase)i),
-                   state_status_name(r->status), r->summary);
-        }
-        if (st->status == STATE_RUNNING && st->progress_at) {
-            fmt_bytes(st->progress_done, a, sizeof(a));
-            fmt_bytes(st->progress_total, b, sizeof(b));
-            state_format_time(st->progress_at, ts, sizeof(ts));
-            if (st->progress_total)
-                printf("progress:   %s: %s of %s (%llu %%), at %s\n",
-                       st->progress_item[0] ? st->progress_item : "-", a, b,
-                       (unsigned long long)(st->progress_done * 100 / st->progress_total), ts);
-            else
-                printf("progress:   %s: %s, at %s\n",
-                       st->progress_item[0] ? st->progress_item : "-", a, ts);
-        }
-        if (st->last_error.set) {
-            printf("last error: %s%s%s(exit %d) %s\n",
-                   st->last_error.phase != STATE_PHASE_NONE ? "in " : "",
-                   st->last_error.phase != STATE_PHASE_NONE ? state_phase_name(st->last_error.phase)
-                                                            : "",
-                   st->last_error.phase != STATE_PHASE_NONE ? " " : "", st->last_error.exit_code,
-                   st->last_error.message);
-            if (st->last_error.hint[0]) {
-                const char *p = st->last_error.hint;
-                printf("hint:       ");
-                for (; *p; p++) {
-                    putchar(*p);
-                    if (*p == '\n')
-                        printf("            ");
-                }
-                putchar('\n');
-            }
-        }
-        if (st->workspace[0])
-            printf("workspace:  %s\n", st->workspace);
-        if (st->entrypoint[0])
-            printf("entrypoint: %s\n", st->entrypoint);
-    }
-    printf("log:        %s\n", c->log_path);
-    printf("next step:  %s\n", v->next_step[0] ? v->next_step : "-");
-}
-
-static int print_status_json(const struct run_ctx *c, const struct state *st,
-                             const struct status_view *v)
-{
-    cJSON *root = cJSON_CreateObject(), *h, *sj = NULL;
-    struct buf b;
-    struct bs_diag d;
-    char ts[32], *text = NULL;
-    int code = BS_EXIT_INTERNAL;
-
-    buf_init(&b, STATE_MAX_BYTES);
-    if (!root)
-        goto out;
-    if (v->exists) {
-        if (state_to_json(st, &b, &d))
-            goto out;
-        sj = cJSON_ParseWithLength(b.data, b.len);
-        if (!sj)
-            goto out;
-    }
-    if (!cJSON_AddStringToObject(root, "state_dir", c->state_dir) ||
-        !cJSON_AddStringToObject(root, "state_file", c->state_path) ||
-        !cJSON_AddStringToObject(root, "log", c->log_path) ||
-        !cJSON_AddBoolToObject(root, "exists", v->exists) ||
-        !cJSON_AddBoolToObject(root, "running", v->running) ||
-        !cJSON_AddBoolToObject(root, "finished", v->finished) ||
-        !cJSON_AddStringToObject(root, "summary", v->summary) ||
-        !cJSON_AddStringToObject(root, "next_step", v->next_step))
-        goto out;
-    if (v->running) {
-        state_format_time(v->holder.started, ts, sizeof(ts));
-        if (!(h = cJSON_AddObjectToObject(root, "holder")) ||
-            !cJSON_AddNumberToObject(h, "pid", (double)v->holder.pid) ||
-            !cJSON_AddStringToObject(h, "started", ts) ||
-            !cJSON_AddStringToObject(h, "what", v->holder.what))
-            goto out;
-    } else if (!cJSON_AddNullToObject(root, "holder")) {
-        goto out;
-    }
-    if (sj) {
-        if (!cJSON_AddItemToObject(root, "state", sj))
-            goto out;
-        sj = NULL;
-    } else if (!cJSON_AddNullToObject(root, "state")) {
-        goto out;
-    }
-    text = cJSON_Print(root);
-    if (!text)
-        goto out;
-    puts(text);
-    code = BS_EXIT_OK;
-out:
-    if (code)
-        log_error("out of memory rendering the status");
-    cJSON_free(text);
-    cJSON_Delete(sj);
-    cJSON_Delete(root);
-    buf_release(&b);
-    return code;
-}
-
-int cmd_status(int argc, char **argv)
-{
-    struct run_ctx *c;
-    struct state *st = NULL;
-    struct status_view v;
-    struct bs_diag d;
-    const char *opt_dir = NULL;
-    bool as_json = false;
-    enum bs_err rc;
-    int opt, code = BS_EXIT_OK;
-
-    optind = 0;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, "h", status_opts, NULL)) != -1) {
-        switch (opt) {
-        case 'h':
-            return print_help(status_help);
-        case OPT_JSON:
-            as_json = true;
-            break;
-        case OPT_STATE_DIR:
-            opt_dir = optarg;
-            break;
-        default:
-            if (optopt && optopt < 256)
-                return usage_error("status", "unknown option '-%c'", optopt);
-            return usage_error("status", "unknown option or missing argument '%s'",
-                               argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return usage_error("status", "unexpected argument '%s'", argv[optind]);
-
-    c = calloc(1, sizeof(*c));
-    st = calloc(1, sizeof(*st));
-    if (!c || !st) {
-        free(c);
-        free(st);
-        log_error("out of memory");
-        return BS_EXIT_INTERNAL;
-    }
-    c->getenv_fn = hfenv_real_getenv;
-    lock_init(&c->lock);
-    diag_clear(&d);
-    memset(&v, 0, sizeof(v));
-    if ((rc = hfenv_load(&c->env, c->getenv_fn, &d))) {
-        code = bs_exit_code(log_fail(rc, &d, "bad environment"), 0);
-        goto out;
-    }
-    find_home_user(c);
-    c->under_systemd = false;
-    if ((rc = setup_state_dir(c, opt_dir, &d))) {
-        code = bs_exit_code(log_fail(rc, &d, "cannot find the state directory"), 0);
-        goto out;
-    }
-    rc = state_load(c->state_path, st, &d);
-    if (rc == BS_E_NOTFOUND) {
-        state_init(st);
-    } else if (rc) {
-        if (rc != BS_E_USAGE)
-            diag_hint(&d, "'bootstrap --resume' keeps a copy of an unreadable state and starts "
-                          "over (downloaded files are kept)");
-        code = bs_exit_code(log_fail(BS_E_IO, &d, "cannot read the state '%s'", c->state_path), 0);
-        goto out;
-    } else {
-        v.exists = true;
-        if (st->log_path[0])
-            copy_str(c->log_path, sizeof(c->log_path), st->log_path);
-    }
-    v.running = lock_peek(c->state_dir, &v.holder, NULL) == BS_OK;
-    v.finished = file_exists(c->done_path);
-    c->st = st;
-    compute_view(c, st, &v);
-    if (as_json)
-        code = print_status_json(c, st, &v);
-    else
-        print_status(c, st, &v);
-    (void)fflush(stdout);
-out:
-    free(st);
-    free(c);
-    return code;
-}

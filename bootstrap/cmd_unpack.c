@@ -9,13 +9,13 @@
  */
 #include "bootstrap.h"
 
-#include <getopt.h>
 #include <inttypes.h>
 #include <time.h>
 
 #include <cJSON.h>
 
 #include "clock.h"
+#include "cli.h"
 #include "commands.h"
 #include "err.h"
 #include "fsx.h"
@@ -25,7 +25,7 @@
 
 #define LOG_EVERY_MS 30000u
 
-static const char unpack_help[] =
+static const char unpack_help_head[] =
     "NAME\n"
     "    bootstrap unpack - unpack an archive safely into a folder\n"
     "\n"
@@ -50,21 +50,10 @@ static const char unpack_help[] =
     "    DEST must not exist (an empty folder is fine), or must hold an earlier\n"
     "    unpack of the same archive.\n"
     "\n"
-    "OPTIONS\n"
-    "    --max-bytes N        cap on the total size of the files (default 64G)\n"
-    "    --max-entry-bytes N  cap on the size of one file (default 16G)\n"
-    "    --max-entries N      cap on the number of entries (default 1000000)\n"
-    "    --max-ratio N        cap on bytes written per archive byte read, against\n"
-    "                         decompression bombs (default 200)\n"
-    "    --max-path N         cap on the length of a name in bytes (default 1024,\n"
-    "                         at most 4095)\n"
-    "                         Sizes take a K, M, G or T suffix (powers of 1024);\n"
-    "                         0 means no cap.\n"
-    "    --force              unpack even if DEST exists; the old DEST is renamed\n"
-    "                         to DEST.old-<UTC time> once the new tree is complete\n"
-    "                         (nothing is deleted)\n"
-    "    --json               print the result as one JSON object on stdout\n"
-    "    -h, --help           this text\n"
+    "";
+
+static const char unpack_help_tail[] =
+    "    Sizes take a K, M, G or T suffix (powers of 1024); 0 means no cap.\n"
     "\n"
     "EXIT STATUS\n"
     "    0 unpacked (or already unpacked), 2 usage error or DEST in the way,\n"
@@ -122,45 +111,6 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total)
 }
 
 /* Decimal number with an optional K/M/G/T suffix (powers of 1024). */
-static enum bs_err parse_size(const char *s, uint64_t *ret)
-{
-    char digits[32];
-    size_t n = strlen(s);
-    unsigned shift = 0;
-    uint64_t v;
-
-    if (n == 0 || n >= sizeof(digits))
-        return BS_E_PARSE;
-    switch (s[n - 1]) {
-    case 'K':
-    case 'k':
-        shift = 10;
-        break;
-    case 'M':
-    case 'm':
-        shift = 20;
-        break;
-    case 'G':
-    case 'g':
-        shift = 30;
-        break;
-    case 'T':
-    case 't':
-        shift = 40;
-        break;
-    default:
-        break;
-    }
-    if (shift)
-        n--;
-    memcpy(digits, s, n);
-    digits[n] = '\0';
-    if (parse_u64(digits, UINT64_MAX >> shift, &v))
-        return BS_E_PARSE;
-    *ret = v << shift;
-    return BS_OK;
-}
-
 static void print_json(const char *archive, const char *dest, const struct unpack_result *res,
                        enum bs_err rc, int code, const struct bs_diag *d)
 {
@@ -199,85 +149,56 @@ static void print_json(const char *archive, const char *dest, const struct unpac
 
 int cmd_unpack(int argc, char **argv)
 {
-    enum {
-        OPT_MAX_BYTES = 256,
-        OPT_MAX_ENTRY_BYTES,
-        OPT_MAX_ENTRIES,
-        OPT_MAX_RATIO,
-        OPT_MAX_PATH,
-        OPT_FORCE,
-        OPT_JSON
-    };
-    static const struct option longopts[] = {
-        {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
-        {"max-entry-bytes", required_argument, NULL, OPT_MAX_ENTRY_BYTES},
-        {"max-entries", required_argument, NULL, OPT_MAX_ENTRIES},
-        {"max-ratio", required_argument, NULL, OPT_MAX_RATIO},
-        {"max-path", required_argument, NULL, OPT_MAX_PATH},
-        {"force", no_argument, NULL, OPT_FORCE},
-        {"json", no_argument, NULL, OPT_JSON},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     struct unpack_limits lim;
     struct unpack_result res;
     struct cli_progress prog;
     struct bs_diag d;
     const char *archive, *dest;
     unsigned flags = 0;
-    bool json = false;
+    struct cli_result args;
+    bool json = false, force = false;
     enum bs_err rc;
     char a[32];
-    int c, code;
+    int code;
 
     unpack_limits_default(&lim);
     diag_clear(&d);
     memset(&res, 0, sizeof(res));
-    optind = 0;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
-        uint64_t v = 0;
-        switch (c) {
-        case 'h':
-            return print_help(unpack_help);
-        case OPT_FORCE:
+    {
+        uint64_t max_path = lim.max_path_len;
+        const struct cli_opt opts[] = {
+            {.name = "max-bytes", .kind = CLI_SIZE, .dest = &lim.max_total_bytes, .arg = "N",
+             .help = "cap on the total size of the files (default 64G)"},
+            {.name = "max-entry-bytes", .kind = CLI_SIZE, .dest = &lim.max_entry_bytes,
+             .arg = "N", .help = "cap on the size of one file (default 16G)"},
+            {.name = "max-entries", .kind = CLI_SIZE, .dest = &lim.max_entries, .arg = "N",
+             .help = "cap on the number of entries (default 1000000)"},
+            {.name = "max-ratio", .kind = CLI_SIZE, .dest = &lim.max_ratio, .arg = "N",
+             .help = "cap on bytes written per archive byte read, against\n"
+                     "decompression bombs (default 200)"},
+            {.name = "max-path", .kind = CLI_SIZE, .dest = &max_path, .max = UNPACK_MAX_PATH,
+             .arg = "N", .note = "a length in bytes, at most " BS_STR(UNPACK_MAX_PATH),
+             .help = "cap on the length of a name in bytes (default 1024,\n"
+                     "at most " BS_STR(UNPACK_MAX_PATH) ")"},
+            {.name = "force", .kind = CLI_FLAG, .dest = &force,
+             .help = "unpack even if DEST exists; the old DEST is renamed\n"
+                     "to DEST.old-<UTC time> once the new tree is complete\n"
+                     "(nothing is deleted)"},
+            {.name = "json", .kind = CLI_FLAG, .dest = &json,
+             .help = "print the result as one JSON object on stdout"},
+            {0},
+        };
+        const struct cli_spec spec = {.cmd = "unpack", .head = unpack_help_head,
+                                      .tail = unpack_help_tail, .opts = opts, .min_args = 2,
+                                      .max_args = 2, .args_hint = "expected ARCHIVE and DEST"};
+        if ((code = cli_parse(&spec, argc, argv, &args)) != CLI_GO_ON)
+            return code;
+        lim.max_path_len = (size_t)max_path;
+        if (force)
             flags |= UNPACK_FORCE;
-            continue;
-        case OPT_JSON:
-            json = true;
-            continue;
-        case OPT_MAX_BYTES:
-        case OPT_MAX_ENTRY_BYTES:
-        case OPT_MAX_ENTRIES:
-        case OPT_MAX_RATIO:
-        case OPT_MAX_PATH:
-            if (parse_size(optarg, &v))
-                return usage_error("unpack", "bad number '%s' for --%s", optarg,
-                                   longopts[c - OPT_MAX_BYTES].name);
-            break;
-        case ':':
-            return usage_error("unpack", "option '%s' needs a value", argv[optind - 1]);
-        default:
-            return usage_error("unpack", "unknown option '%s'", argv[optind - 1]);
-        }
-        if (c == OPT_MAX_BYTES)
-            lim.max_total_bytes = v;
-        else if (c == OPT_MAX_ENTRY_BYTES)
-            lim.max_entry_bytes = v;
-        else if (c == OPT_MAX_ENTRIES)
-            lim.max_entries = v;
-        else if (c == OPT_MAX_RATIO)
-            lim.max_ratio = v;
-        else if (v > UNPACK_MAX_PATH)
-            return usage_error("unpack", "--max-path is at most %d", UNPACK_MAX_PATH);
-        else
-            lim.max_path_len = (size_t)v;
     }
-    if (argc - optind != 2)
-        return usage_error("unpack", "expected ARCHIVE and DEST, got %d argument%s", argc - optind,
-                           argc - optind == 1 ? "" : "s");
-    archive = argv[optind];
-    dest = argv[optind + 1];
+    archive = args.args[0];
+    dest = args.args[1];
 
     prog.archive = archive;
     prog.live = log_stderr_is_tty() && !log_is_quiet();

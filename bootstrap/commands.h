@@ -2,9 +2,9 @@
  * commands.h - the subcommands main.c dispatches to.
  *
  * Each takes the argument vector starting at the command name (argv[0] is
- * "detect", "download", ...), parses its own options with getopt_long,
- * handles --help itself, logs its own failures and returns an exit status
- * from enum bs_exit. None of them calls exit().
+ * "detect", "download", ...), parses its options with cli_parse() (cli.h) from
+ * its one option table (which also prints its --help), logs its own failures
+ * and returns an exit status from enum bs_exit. None of them calls exit().
  */
 #ifndef BS_COMMANDS_H
 #define BS_COMMANDS_H
@@ -23,15 +23,7 @@ int cmd_unpack(int argc, char **argv);   /* cmd_unpack.c */
  * "try 'bootstrap <cmd> --help'" to stderr, return BS_EXIT_USAGE (2).
  */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/*
- * The usage error for --token (huggingface-cli's habit): never taken, never echoed. Each
- * option table that has --token-stdin also lists {"token", optional_argument}, so that
- * getopt_long does not take --token as an abbreviation of --token-stdin.
- */
+/* The usage error for --token (huggingface-cli's habit): never taken, never echoed. */
 int token_option_refused(const char *cmd);
-#define CLI_TOKEN_REFUSED 0x7f00
-
-/* Print a help text to stdout (it is a man-page-like block). Returns 0. */
-int print_help(const char *text);
 
 #endif /* BS_COMMANDS_H */

@@ -114,11 +114,9 @@ static void progress_cb(void *ctx, const struct fetch_stats *st)
 
 static void fill_policy(const struct hf_env *env, struct fetch_opts *o)
 {
-    o->retry.retries = env->retries;
-    o->retry.base_ms = env->retry_base_ms;
-    o->retry.max_ms = env->retry_max_ms;
-    o->connect_timeout_ms = env->etag_timeout_ms ? env->etag_timeout_ms : 10000;
-    o->probe_timeout_ms = env->etag_timeout_ms ? env->etag_timeout_ms : 10000;
+    o->retry = hub_retry_policy(env);
+    o->connect_timeout_ms = hub_meta_timeout_ms(env);
+    o->probe_timeout_ms = hub_meta_timeout_ms(env);
     o->stall_ms = env->download_timeout_ms ? env->download_timeout_ms : 10000;
 }
 
@@ -143,7 +141,8 @@ static void existing_ancestor(const char *path, char *out, size_t len)
         (void)snprintf(out, len, ".");
 }
 
-static enum bs_err space_check(const char *dir, uint64_t need, unsigned nfiles, struct bs_diag *d)
+static enum bs_err space_check(const char *dir, uint64_t need, unsigned nfiles, const char *how,
+                               struct bs_diag *d)
 {
     char where[PATH_MAX], a[32], b[32], c[32];
     uint64_t free_b = 0, margin;
@@ -163,8 +162,7 @@ static enum bs_err space_check(const char *dir, uint64_t need, unsigned nfiles, 
              "not enough disk space in '%s': %u file(s) need %s (+ %s margin), %s free "
              "(%" PRIu64 " bytes needed, %" PRIu64 " free)",
              where, nfiles, a, b, c, need + margin, free_b);
-    diag_hint(d, "free some space there, or point HF_HUB_CACHE (or --local-dir) at a larger "
-                 "disk, then run again");
+    diag_hint(d, "free some space there, or %s, then run again", how);
     return BS_E_NOSPACE;
 }
 
@@ -822,7 +820,8 @@ static void remove_stale_partials(struct dl_ctx *c)
         struct fetch_record r;
         int fd = -1;
 
-        if (n > ul && n - ul <= HUB_ETAG_MAX && strcmp(e->d_name + n - ul, CACHE_UNSYNCED_SUFFIX) == 0) {
+        if (n > ul && n - ul <= HUB_ETAG_MAX &&
+            strcmp(e->d_name + n - ul, CACHE_UNSYNCED_SUFFIX) == 0) {
             memcpy(etag, e->d_name, n - ul);
             etag[n - ul] = '\0';
             remove_orphan_marker(c, etag);
@@ -853,7 +852,8 @@ static void remove_stale_partials(struct dl_ctx *c)
             for (i = 0; i < c->nitems; i++) {
                 const struct dl_item *it = &c->items[i];
                 if (it->st == IT_CACHED && strcmp(it->f.path, r.name) == 0 &&
-                    strcmp(it->etag, etag) != 0 && cache_lock(&c->cr, etag, 0, &fd, NULL) == BS_OK) {
+                    strcmp(it->etag, etag) != 0 &&
+                    cache_lock(&c->cr, etag, 0, &fd, NULL) == BS_OK) {
                     (void)unlink(part);
                     fetch_record_unlink(rec);
                     cache_unlock(fd);
@@ -947,11 +947,15 @@ static enum bs_err fetch_items(struct dl_ctx *c, const char *token, struct dl_re
     if (c->rq->local_dir && same_device(blobs, c->rq->local_dir)) {
         need_local = 0; /* hard links */
     } else if (c->rq->local_dir) {
-        rc = space_check(c->rq->local_dir, need_local, nlocal, d);
+        rc = space_check(c->rq->local_dir, need_local, nlocal, "choose a local dir on a larger disk",
+                     d);
         if (rc)
             return rc;
     }
-    rc = space_check(blobs, need, nfetch, d);
+    rc = space_check(blobs, need, nfetch,
+                     "move the Hugging Face cache to a larger disk (HF_HOME, or HF_HUB_CACHE "
+                     "for its hub folder alone)",
+                     d);
     if (rc)
         return rc;
     if (nfetch == 0)
@@ -1074,6 +1078,8 @@ enum bs_err dl_snapshot(const struct hf_env *env, const char *token, const struc
     (void)snprintf(c.url_repo, sizeof(c.url_repo), "%s", rq->repo);
     progress_init(&c.pg, "downloading", rq->quiet || log_is_quiet(), env->progress_bars,
                   clock_ms());
+    c.pg.sink = rq->progress_sink;
+    c.pg.sink_ctx = rq->progress_ctx;
 
     if (env->offline) {
         rc = snapshot_offline(&c, res, d);
@@ -1282,7 +1288,7 @@ enum bs_err dl_url(const struct hf_env *env, const char *url, const char *sha256
     (void)snprintf(job.rec_path, sizeof(job.rec_path), "%s.bspart.json", dest_path);
     (void)snprintf(job.final_path, sizeof(job.final_path), "%s", dest_path);
     (void)snprintf(job.tag, sizeof(job.tag), "sha256:%s", sha256_hex);
-    rc = space_check(dir, expected_size, 1, d);
+    rc = space_check(dir, expected_size, 1, "write it to a larger disk", d);
     if (rc)
         goto out;
     if (!job.size_known) {

@@ -23,20 +23,25 @@
 
 #include "err.h"
 #include "hfenv.h"
+#include "progress.h"
 
 struct dl_request {
     const char *repo_type;          /* "model" (default when NULL) or "dataset" */
     const char *repo;               /* "fishaudio/openaudio-s1-mini" */
     const char *revision;           /* branch, tag or 40-hex commit; NULL = "main" */
-    const char *const *include;     /* NULL-terminated fnmatch globs (huggingface_hub semantics: '*' crosses '/', "dir/" means everything under dir/); NULL = all */
+    /* NULL-terminated fnmatch globs (huggingface_hub semantics: '*' crosses '/', "dir/" means
+     * everything under dir/); NULL = all */
+    const char *const *include;
     const char *const *exclude;
     const char *local_dir;          /* NULL = cache only */
-    unsigned connections;           /* total parallel connections; 0 = default (DL_DEFAULT_CONNECTIONS) */
+    unsigned connections; /* total parallel connections; 0 = default (DL_DEFAULT_CONNECTIONS) */
     bool verify;                    /* re-hash cached files */
     bool sync;                      /* place blobs only once their data is on disk (fdatasync);
                                        default: place them at once, mark them with the boot id,
                                        and re-hash them once after a reboot */
     bool quiet;
+    progress_sink_fn progress_sink; /* told every progress update (bootstrap status); NULL */
+    void *progress_ctx;
 };
 
 struct dl_file_result {
@@ -77,7 +82,8 @@ struct dl_result {
 enum bs_err dl_snapshot(const struct hf_env *env, const char *token /* may be NULL */,
                         const struct dl_request *rq, struct dl_result *res, struct bs_diag *d);
 
-/* Plain HTTPS artifact with a pinned sha256 (same engine: resume, verification, progress); the result lands at dest_path atomically. */
+/* Plain HTTPS artifact with a pinned sha256 (same engine: resume, verification, progress); the
+ * result lands at dest_path atomically. */
 enum bs_err dl_url(const struct hf_env *env, const char *url, const char *sha256_hex,
                    uint64_t expected_size /* 0 = unknown */, const char *dest_path,
                    struct bs_diag *d);

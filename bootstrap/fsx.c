@@ -3,6 +3,8 @@
  */
 #include "bootstrap.h"
 
+#include <strings.h>
+
 #include "fsx.h"
 
 #include <fcntl.h>
@@ -31,7 +33,9 @@ enum bs_err open_regular(const char *path, int flags, mode_t mode, int *ret, str
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         (void)close(fd);
         diag_set(d, BS_E_IO, "'%s' is not a regular file (%s): refusing it", path,
-                 S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISDIR(st.st_mode) ? "a folder" : "a device or socket");
+                 S_ISFIFO(st.st_mode)  ? "a FIFO"
+                 : S_ISDIR(st.st_mode) ? "a folder"
+                                       : "a device or socket");
         diag_hint(d, "remove it (rm '%s'); the program creates the file again", path);
         return BS_E_IO;
     }
@@ -170,30 +174,50 @@ enum bs_err fsync_dir(const char *dir, struct bs_diag *d)
     return BS_OK;
 }
 
-enum bs_err write_atomic(const char *path, const void *data, size_t len, mode_t mode,
-                         struct bs_diag *d)
+static int open_tmp(const char *path, mode_t mode, unsigned flags, char *tmp, size_t tmplen)
 {
-    char tmp[PATH_MAX], dir[PATH_MAX];
-    const char *p = data;
     int fd = -1, n, attempt;
-    enum bs_err rc = BS_OK;
 
-    if (path_dirname(path, dir, sizeof(dir)))
-        return diag_set(d, BS_E_IO, "path too long: '%s'", path);
+    if (flags & WA_FIXED_TMP) {
+        n = snprintf(tmp, tmplen, "%s.tmp", path);
+        if (n < 0 || (size_t)n >= tmplen) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        return open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode & 0777);
+    }
     for (attempt = 0; attempt < 100; attempt++) {
-        n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld.%d", path, (long)getpid(), attempt);
-        if (n < 0 || (size_t)n >= sizeof(tmp))
-            return diag_set(d, BS_E_IO, "path too long: '%s'", path);
+        n = snprintf(tmp, tmplen, "%s.tmp.%ld.%d", path, (long)getpid(), attempt);
+        if (n < 0 || (size_t)n >= tmplen) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
         fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0777);
         if (fd >= 0 || errno != EEXIST)
             break;
     }
+    return fd;
+}
+
+enum bs_err write_atomic_ex(const char *path, const void *data, size_t len, mode_t mode,
+                            unsigned flags, struct bs_diag *d)
+{
+    char tmp[PATH_MAX], dir[PATH_MAX];
+    const char *p = data;
+    int fd;
+    enum bs_err rc = BS_OK;
+
+    if (path_dirname(path, dir, sizeof(dir)))
+        return diag_set(d, BS_E_IO, "path too long: '%s'", path);
+    fd = open_tmp(path, mode, flags, tmp, sizeof(tmp));
     if (fd < 0) {
+        if (errno == ENAMETOOLONG)
+            return diag_set(d, BS_E_IO, "path too long: '%s'", path);
         if (errno == ENOSPC)
             return diag_set(d, BS_E_NOSPACE, "cannot create '%s': no space left on device", tmp);
         return diag_set(d, BS_E_IO, "cannot create '%s': %s", tmp, strerror(errno));
     }
-    if (fchmod(fd, mode & 07777) < 0) {
+    if (!(flags & WA_UMASK) && fchmod(fd, mode & 07777) < 0) {
         rc = diag_set(d, BS_E_IO, "cannot chmod '%s': %s", tmp, strerror(errno));
         goto fail;
     }
@@ -209,7 +233,7 @@ enum bs_err write_atomic(const char *path, const void *data, size_t len, mode_t 
         p += w;
         len -= (size_t)w;
     }
-    if (fsync(fd) < 0) {
+    if (((flags & WA_DATASYNC) ? fdatasync(fd) : fsync(fd)) < 0) {
         rc = diag_set(d, errno == ENOSPC ? BS_E_NOSPACE : BS_E_IO, "cannot fsync '%s': %s", tmp,
                       strerror(errno));
         goto fail;
@@ -224,12 +248,22 @@ enum bs_err write_atomic(const char *path, const void *data, size_t len, mode_t 
         rc = diag_set(d, BS_E_IO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
         goto fail;
     }
+    if (flags & WA_NO_DIRSYNC_ERR) {
+        (void)fsync_dir(dir, NULL);
+        return BS_OK;
+    }
     return fsync_dir(dir, d);
 fail:
     if (fd >= 0)
         (void)close(fd);
     (void)unlink(tmp);
     return rc;
+}
+
+enum bs_err write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                         struct bs_diag *d)
+{
+    return write_atomic_ex(path, data, len, mode, 0, d);
 }
 
 enum bs_err mkdir_p(const char *path, mode_t mode, struct bs_diag *d)
@@ -305,39 +339,105 @@ enum bs_err path_join(char *out, size_t outlen, const char *a, const char *b)
     return BS_OK;
 }
 
-bool path_is_safe_relative(const char *p)
+/* The next component of *s (empty ones included, between two slashes), or NULL at the end. */
+static const char *next_component(const char **s, size_t *n, bool *last)
 {
-    size_t total = 0, seg = 0;
-    const char *s;
+    const char *seg = *s;
 
-    if (!p || !*p || *p == '/')
-        return false;
-    for (s = p;; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '/' || c == '\0') {
-            const char *start = s - seg;
-            if (seg == 0)
-                return false;
-            if (seg == 1 && start[0] == '.')
-                return false;
-            if (seg == 2 && start[0] == '.' && start[1] == '.')
-                return false;
-            if (seg > 255)
-                return false;
-            seg = 0;
-            if (c == '\0')
-                break;
-            total++;
+    while (**s && **s != '/')
+        (*s)++;
+    *n = (size_t)(*s - seg);
+    *last = **s == '\0';
+    if (!*last)
+        (*s)++;
+    return seg;
+}
+
+static enum path_bad check_bytes(const char *seg, size_t n, unsigned flags)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)seg[i];
+        if (ch < 0x20 || ch == 0x7f)
+            return PATH_CONTROL;
+        if (ch == '\\' && !(flags & PATH_BACKSLASH_OK))
+            return PATH_BACKSLASH;
+    }
+    return PATH_OK;
+}
+
+enum path_bad path_walk(const char *p, struct path_walk *w, char *out, size_t outsz)
+{
+    const char *s = p, *seg;
+    size_t n, o = 0;
+    bool last = false, named = false;
+    enum path_bad bad;
+
+    w->depth = w->up = 0;
+    if (out && outsz)
+        out[0] = '\0';
+    if (!p || !*p)
+        return PATH_EMPTY;
+    if (*p == '/')
+        return PATH_ABSOLUTE;
+    while (!last) {
+        seg = next_component(&s, &n, &last);
+        if (n == 0 || (n == 1 && seg[0] == '.')) {
+            if (!(w->flags & PATH_SKIP_DOT))
+                return PATH_DOT;
             continue;
         }
-        if (c < 0x20 || c == 0x7f || c == '\\')
-            return false;
-        seg++;
-        total++;
-        if (total > 1024)
-            return false;
+        if (n == 2 && seg[0] == '.' && seg[1] == '.') {
+            if (!(w->flags & PATH_LEADING_UP))
+                return PATH_DOTDOT;
+            if (named)
+                return PATH_DOTDOT_LATE;
+            w->up++;
+            continue;
+        }
+        named = true;
+        if (w->max_component && n > w->max_component)
+            return PATH_LONG_COMPONENT;
+        if (w->max_depth && w->depth + 1 > w->max_depth)
+            return PATH_TOO_DEEP;
+        if ((bad = check_bytes(seg, n, w->flags)))
+            return bad;
+        if ((w->flags & PATH_NO_GIT) && n == 4 && strncasecmp(seg, ".git", 4) == 0)
+            return PATH_GIT;
+        w->depth++;
+        if (w->max_len && o + (o ? 1 : 0) + n > w->max_len)
+            return PATH_TOO_LONG;
+        if (out) {
+            if (o + n + 2 > outsz)
+                return PATH_TOO_LONG;
+            if (o)
+                out[o++] = '/';
+            memcpy(out + o, seg, n);
+            out[o += n] = '\0';
+        } else {
+            o += (o ? 1 : 0) + n;
+        }
     }
-    return true;
+    if (!named && !w->up && !(w->flags & PATH_SKIP_DOT))
+        return PATH_EMPTY;
+    return PATH_OK;
+}
+
+static const struct path_walk strict_rules = {.max_component = 255, .max_len = 1024};
+
+bool path_is_safe_relative(const char *p)
+{
+    struct path_walk w = strict_rules;
+
+    return path_walk(p, &w, NULL, 0) == PATH_OK;
+}
+
+int path_depth(const char *p)
+{
+    struct path_walk w = strict_rules;
+
+    return path_walk(p, &w, NULL, 0) == PATH_OK ? (int)w.depth : -1;
 }
 
 enum bs_err parse_u64(const char *s, uint64_t max, uint64_t *ret)
@@ -381,4 +481,11 @@ void copy_str(char *dst, size_t dstlen, const char *src)
         n = dstlen - 1;
     memcpy(dst, src ? src : "", n);
     dst[n] = '\0';
+}
+
+bool path_is_file(const char *p)
+{
+    struct stat sb;
+
+    return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
 }

@@ -39,6 +39,17 @@ enum bs_err read_file_max(const char *path, size_t max, bool nofollow, char **re
 enum bs_err write_atomic(const char *path, const void *data, size_t len, mode_t mode,
                          struct bs_diag *d);
 
+/* write_atomic() with these changes (flags may be combined): */
+enum write_atomic_flags {
+    WA_FIXED_TMP = 1u, /* the temporary is path + ".tmp", truncated if left over: for a
+                        * file only its lock holder writes (resume records) */
+    WA_DATASYNC = 2u,  /* fdatasync instead of fsync */
+    WA_UMASK = 4u,     /* mode filtered by the umask (no fchmod) */
+    WA_NO_DIRSYNC_ERR = 8u, /* a failed fsync of the folder is not an error */
+};
+enum bs_err write_atomic_ex(const char *path, const void *data, size_t len, mode_t mode,
+                            unsigned flags, struct bs_diag *d);
+
 /* mkdir -p with mode for created components. Existing directories are fine. */
 enum bs_err mkdir_p(const char *path, mode_t mode, struct bs_diag *d);
 /* A folder for our private files (the state directory): a real folder (not a symbolic
@@ -68,11 +79,54 @@ enum bs_err fsync_dir(const char *dir, struct bs_diag *d);
 enum bs_err path_join(char *out, size_t outlen, const char *a, const char *b);
 
 /*
- * True when p is a safe relative path: not empty, not absolute, no "..", "."
- * or empty segments, no backslash, no NUL/control bytes, at most 1024 bytes
- * with segments of at most 255.
+ * The one walker of relative paths: every check of a path from outside (a Hub listing, a
+ * manifest, an archive entry, a symbolic link's target) goes through path_walk(), one
+ * component at a time, with its rules as flags and limits.
+ */
+enum path_flags {
+    PATH_SKIP_DOT = 1u,     /* "." and empty components are dropped (archive names) */
+    PATH_LEADING_UP = 2u,   /* ".." allowed before the first name (link targets) */
+    PATH_BACKSLASH_OK = 4u, /* a backslash is an ordinary byte (link targets) */
+    PATH_NO_GIT = 8u,       /* a ".git" component, in any case, is refused */
+};
+
+enum path_bad {
+    PATH_OK = 0,
+    PATH_EMPTY,          /* nothing, or only "." / "/" */
+    PATH_ABSOLUTE,       /* starts with '/' */
+    PATH_DOT,            /* a "." or empty component where they are not dropped */
+    PATH_DOTDOT,         /* ".." (where not allowed) */
+    PATH_DOTDOT_LATE,    /* PATH_LEADING_UP: ".." after a name */
+    PATH_CONTROL,        /* a control byte (< 0x20, 0x7f) */
+    PATH_BACKSLASH,      /* '\' */
+    PATH_LONG_COMPONENT, /* a component over max_component bytes */
+    PATH_TOO_DEEP,       /* more than max_depth names */
+    PATH_TOO_LONG,       /* over max_len bytes (or out is too small) */
+    PATH_GIT,            /* PATH_NO_GIT: a .git component */
+};
+
+struct path_walk {
+    unsigned flags;       /* enum path_flags */
+    size_t max_component; /* 0: no limit */
+    size_t max_len;       /* of the normalized path; 0: no limit */
+    unsigned max_depth;   /* names; 0: no limit */
+    unsigned depth;       /* out: names (components other than "." and leading "..") */
+    unsigned up;          /* out: leading ".." (PATH_LEADING_UP) */
+};
+
+/* Walk p under w's rules; the normalized path ("a/b", "" for the root) goes to out when
+ * out is not NULL. */
+enum path_bad path_walk(const char *p, struct path_walk *w, char *out, size_t outsz);
+
+/*
+ * path_walk() with the strict rules of a path we are given (no flags, components of at
+ * most 255 bytes, 1024 in all): not empty, not absolute, no "..", "." or empty
+ * components, no backslash, no control bytes.
  */
 bool path_is_safe_relative(const char *p);
+
+/* Its number of names (for "../" counts), or -1 when it is not safe. */
+int path_depth(const char *p);
 
 /* Directory part of path into out ("." when none). */
 enum bs_err path_dirname(const char *path, char *out, size_t outlen);
@@ -88,5 +142,8 @@ void copy_str(char *dst, size_t dstlen, const char *src);
 
 /* Free space in bytes for unprivileged users at path (statvfs f_bavail). */
 enum bs_err disk_free_bytes(const char *path, uint64_t *ret, struct bs_diag *d);
+
+/* True when p names a regular file (symbolic links followed). */
+bool path_is_file(const char *p);
 
 #endif /* BS_FSX_H */

@@ -207,4 +207,9 @@ bool gpu_cc_has_bf16(const char *cc);
  */
 const char *gpu_cc_from_name(const char *name);
 
+/* Shared by gpu_parse.c and gpu_parse_smi.c: a compute capability "8.9" in a span as 89
+ * (-1 when it is not one), and whether a span looks like a driver version "550.54.15". */
+int gpu_cc_span_value(const char *p, size_t n);
+bool gpu_looks_like_version(const char *p, size_t n);
+
 #endif /* BS_GPU_PARSE_H */

@@ -3,7 +3,7 @@
  *
  * The I/O half of hardware detection: it gathers and parses, and must not
  * merge, judge, print or log (hwreport.c does that). nvidia-smi runs through
- * gpu_exec_capture(): fork/execve with an argument vector (never a shell),
+ * exec_capture() (exec.c): fork/execve with an argument vector (never a shell),
  * an allow-listed environment (PATH, LD_LIBRARY_PATH, LANG=C: no tokens),
  * stdin from /dev/null, its own process group, a hard deadline with SIGKILL,
  * and a capped read. Every fd we open is close-on-exec.
@@ -27,11 +27,11 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "exec.h"
 #include "fsx.h"
 #include "sig.h"
 
 #define SMALL_FILE_MAX   ((size_t)64 << 10)
-#define REAP_GRACE_MS    500
 #define SMI_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /*
@@ -81,258 +81,6 @@ const char *gpu_smi_status_name(enum gpu_smi_status s)
 void gpu_probe_opts_init(struct gpu_probe_opts *o)
 {
     memset(o, 0, sizeof(*o));
-}
-
-static void sleep_us(long us)
-{
-    struct timespec ts = {0, us * 1000L};
-
-    (void)nanosleep(&ts, NULL);
-}
-
-static void close_fd(int *fd)
-{
-    if (*fd >= 0) {
-        (void)close(*fd);
-        *fd = -1;
-    }
-}
-
-/* ---- child processes ----------------------------------------------------- */
-
-void gpu_exec_result_release(struct gpu_exec_result *r)
-{
-    if (!r)
-        return;
-    free(r->out);
-    free(r->err);
-    r->out = r->err = NULL;
-    r->out_len = r->err_len = 0;
-}
-
-/*
- * In the child between fork and execve: async-signal-safe calls only. The
- * parent ignores SIGPIPE (sig.c) and ignored signals survive execve, so the
- * defaults are put back; the signal mask is cleared for the same reason.
- */
-static void child_exec(const char *path, char *const argv[], char *const envp[], int in_fd,
-                       int out_fd, int err_fd, int status_fd, const struct sigaction *dfl)
-{
-    static const int sigs[] = {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD};
-    sigset_t none;
-    size_t i;
-    int e;
-
-    (void)setpgid(0, 0);
-    for (i = 0; i < BS_ARRAY_LEN(sigs); i++)
-        (void)sigaction(sigs[i], dfl, NULL);
-    (void)sigemptyset(&none);
-    (void)sigprocmask(SIG_SETMASK, &none, NULL);
-    if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
-        goto fail;
-    execve(path, argv, envp);
-fail:
-    e = errno;
-    if (write(status_fd, &e, sizeof(e)) < 0) {
-        /* nothing more we can do */
-    }
-    _exit(127);
-}
-
-/* Kill the child's group, then give it REAP_GRACE_MS to be reaped. */
-static void kill_and_reap(pid_t pid, int *status, bool *reaped)
-{
-    uint64_t until;
-
-    (void)kill(-pid, SIGKILL);
-    (void)kill(pid, SIGKILL);
-    until = clock_ms() + REAP_GRACE_MS;
-    for (;;) {
-        pid_t w = waitpid(pid, status, WNOHANG);
-        if (w == pid || (w < 0 && errno != EINTR)) {
-            *reaped = w == pid;
-            return;
-        }
-        if (clock_ms() >= until) {
-            *reaped = false;
-            return;
-        }
-        sleep_us(1000);
-    }
-}
-
-enum bs_err gpu_exec_capture(const char *path, char *const argv[], char *const envp[],
-                             uint64_t timeout_ms, size_t cap, struct gpu_exec_result *ret,
-                             struct bs_diag *d)
-{
-    int opipe[2] = {-1, -1}, epipe[2] = {-1, -1}, xpipe[2] = {-1, -1}, devnull = -1;
-    struct gpu_exec_result r;
-    struct buf ob, eb;
-    struct sigaction dfl;
-    uint64_t t0 = clock_ms(), deadline = t0 + timeout_ms;
-    bool kill_it = false, reaped = false;
-    int status = 0, e = 0;
-    enum bs_err rc = BS_OK;
-    pid_t pid = -1;
-    ssize_t k;
-
-    memset(&r, 0, sizeof(r));
-    r.exit_code = -1;
-    buf_init(&ob, cap);
-    buf_init(&eb, cap);
-    memset(&dfl, 0, sizeof(dfl));
-    dfl.sa_handler = SIG_DFL;
-    (void)sigemptyset(&dfl.sa_mask);
-
-    if (pipe2(opipe, O_CLOEXEC) < 0 || pipe2(epipe, O_CLOEXEC) < 0 || pipe2(xpipe, O_CLOEXEC) < 0) {
-        rc = diag_set(d, BS_E_IO, "cannot create a pipe: %s", strerror(errno));
-        goto out;
-    }
-    devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (devnull < 0) {
-        rc = diag_set(d, BS_E_IO, "cannot open '/dev/null': %s", strerror(errno));
-        goto out;
-    }
-    pid = fork();
-    if (pid < 0) {
-        rc = diag_set(d, BS_E_IO, "cannot start '%s': fork: %s", path, strerror(errno));
-        goto out;
-    }
-    if (pid == 0)
-        child_exec(path, argv, envp, devnull, opipe[1], epipe[1], xpipe[1], &dfl);
-    (void)setpgid(pid, pid); /* also in the child: whichever runs first */
-    close_fd(&opipe[1]);
-    close_fd(&epipe[1]);
-    close_fd(&xpipe[1]);
-    close_fd(&devnull);
-
-    /* The status pipe closes on a successful execve, or carries its errno. */
-    do {
-        k = read(xpipe[0], &e, sizeof(e));
-    } while (k < 0 && errno == EINTR && !sig_stop_requested());
-    if (k == (ssize_t)sizeof(e)) {
-        r.exec_errno = e;
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-            ;
-        pid = -1;
-        goto out;
-    }
-
-    while (opipe[0] >= 0 || epipe[0] >= 0) {
-        struct pollfd pfd[2];
-        nfds_t np = 0;
-        uint64_t now = clock_ms();
-        char chunk[16384];
-        int pr, i;
-
-        if (now >= deadline) {
-            r.timed_out = kill_it = true;
-            break;
-        }
-        if (opipe[0] >= 0)
-            pfd[np++] = (struct pollfd){.fd = opipe[0], .events = POLLIN};
-        if (epipe[0] >= 0)
-            pfd[np++] = (struct pollfd){.fd = epipe[0], .events = POLLIN};
-        pr = poll(pfd, np, (int)(deadline - now > INT_MAX ? INT_MAX : deadline - now));
-        if (pr < 0) {
-            if (errno == EINTR && !sig_stop_requested())
-                continue;
-            if (errno == EINTR)
-                rc = diag_set(d, BS_E_INTERRUPTED, "interrupted while '%s' ran", path);
-            else
-                rc = diag_set(d, BS_E_IO, "poll: %s", strerror(errno));
-            kill_it = true;
-            break;
-        }
-        for (i = 0; i < (int)np; i++) {
-            bool is_out = pfd[i].fd == opipe[0];
-            if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            k = read(pfd[i].fd, chunk, sizeof(chunk));
-            if (k < 0 && (errno == EINTR || errno == EAGAIN))
-                continue;
-            if (k <= 0) {
-                close_fd(is_out ? &opipe[0] : &epipe[0]);
-                continue;
-            }
-            rc = buf_append(is_out ? &ob : &eb, chunk, (size_t)k);
-            if (rc == BS_E_PARSE) {
-                r.too_large = kill_it = true;
-                rc = BS_OK;
-                break;
-            }
-            if (rc) {
-                (void)diag_set(d, rc, "out of memory reading the output of '%s'", path);
-                kill_it = true;
-                break;
-            }
-        }
-        if (kill_it)
-            break;
-    }
-
-    /* Output closed: wait for the exit, still within the deadline. */
-    if (!kill_it) {
-        long step = 50;
-        for (;;) {
-            pid_t w = waitpid(pid, &status, WNOHANG);
-            if (w == pid) {
-                reaped = true;
-                break;
-            }
-            if (w < 0 && errno != EINTR) {
-                rc = diag_set(d, BS_E_IO, "waitpid: %s", strerror(errno));
-                pid = -1;
-                goto out;
-            }
-            if (sig_stop_requested()) {
-                rc = diag_set(d, BS_E_INTERRUPTED, "interrupted while '%s' ran", path);
-                kill_it = true;
-                break;
-            }
-            if (clock_ms() >= deadline) {
-                r.timed_out = kill_it = true;
-                break;
-            }
-            sleep_us(step);
-            if (step < 2000)
-                step *= 2;
-        }
-    }
-    if (kill_it) {
-        kill_and_reap(pid, &status, &reaped);
-        r.unreaped = !reaped;
-    }
-    if (reaped) {
-        if (WIFEXITED(status))
-            r.exit_code = WEXITSTATUS(status);
-        else if (WIFSIGNALED(status))
-            r.term_signal = WTERMSIG(status);
-    }
-    pid = -1;
-
-out:
-    close_fd(&opipe[0]);
-    close_fd(&opipe[1]);
-    close_fd(&epipe[0]);
-    close_fd(&epipe[1]);
-    close_fd(&xpipe[0]);
-    close_fd(&xpipe[1]);
-    close_fd(&devnull);
-    if (rc == BS_OK || rc == BS_E_INTERRUPTED) {
-        r.elapsed_ms = clock_ms() - t0;
-        r.out = buf_detach(&ob, &r.out_len);
-        r.err = buf_detach(&eb, &r.err_len);
-        if (!r.out || !r.err) {
-            gpu_exec_result_release(&r);
-            rc = diag_set(d, BS_E_NOMEM, "out of memory");
-        } else {
-            *ret = r;
-        }
-    }
-    buf_release(&ob);
-    buf_release(&eb);
-    return rc;
 }
 
 /* ---- paths and small files ----------------------------------------------- */
@@ -600,11 +348,11 @@ static void first_line(const char *s, char *out, size_t outlen)
 }
 
 /* One run; fills exit information in ctx->res. */
-static enum bs_err smi_run(struct smi_ctx *c, char *const argv[], struct gpu_exec_result *r,
+static enum bs_err smi_run(struct smi_ctx *c, char *const argv[], struct exec_result *r,
                            struct bs_diag *d)
 {
     enum bs_err rc =
-        gpu_exec_capture(c->path, argv, c->env, c->timeout_ms, GPU_SMI_OUTPUT_MAX, r, d);
+        exec_capture(c->path, argv, c->env, c->timeout_ms, GPU_SMI_OUTPUT_MAX, r, d);
 
     if (rc && rc != BS_E_INTERRUPTED)
         return rc;
@@ -618,7 +366,7 @@ static enum bs_err smi_run(struct smi_ctx *c, char *const argv[], struct gpu_exe
 }
 
 /* Status of a run that did not succeed; also the message. */
-static enum gpu_smi_status smi_failure(struct smi_ctx *c, const struct gpu_exec_result *r)
+static enum gpu_smi_status smi_failure(struct smi_ctx *c, const struct exec_result *r)
 {
     enum gpu_smi_msg m = gpu_smi_classify(r->out, r->out_len);
     struct gpu_smi_version v;
@@ -716,7 +464,7 @@ static enum bs_err smi_query(struct smi_ctx *c, struct bs_diag *d)
 
     (void)snprintf(res->fields, sizeof(res->fields), "%s", smi_fields);
     for (attempt = 0; attempt <= GPU_FIELD_MAX; attempt++) {
-        struct gpu_exec_result r;
+        struct exec_result r;
         char bad[32];
         struct bs_diag pd;
 
@@ -740,7 +488,7 @@ static enum bs_err smi_query(struct smi_ctx *c, struct bs_diag *d)
                 (void)snprintf(res->message, sizeof(res->message), "cannot read its output: %s",
                                pd.msg);
             }
-            gpu_exec_result_release(&r);
+            exec_result_release(&r);
             return BS_OK;
         }
         res->status = smi_failure(c, &r);
@@ -752,10 +500,10 @@ static enum bs_err smi_query(struct smi_ctx *c, struct bs_diag *d)
                 (void)snprintf(res->rejected[res->n_rejected++], sizeof(res->rejected[0]), "%s",
                                bad);
             res->message[0] = '\0';
-            gpu_exec_result_release(&r);
+            exec_result_release(&r);
             continue;
         }
-        gpu_exec_result_release(&r);
+        exec_result_release(&r);
         return rc;
     }
     return rc;
@@ -770,7 +518,7 @@ static enum bs_err smi_version(struct smi_ctx *c, struct bs_diag *d)
     bool stop;
 
     for (attempt = 0; attempt < 2; attempt++) {
-        struct gpu_exec_result r;
+        struct exec_result r;
         struct gpu_smi_version v;
         enum bs_err rc;
 
@@ -786,7 +534,7 @@ static enum bs_err smi_version(struct smi_ctx *c, struct bs_diag *d)
             c->res->version = v;
             stop = true;
         }
-        gpu_exec_result_release(&r);
+        exec_result_release(&r);
         if (stop)
             return rc;
     }
@@ -797,7 +545,7 @@ static enum bs_err smi_mig(struct smi_ctx *c, struct bs_diag *d)
 {
     char opt[] = "-L";
     char *argv[3];
-    struct gpu_exec_result r;
+    struct exec_result r;
     enum bs_err rc;
 
     argv[0] = (char *)(uintptr_t)c->path;
@@ -809,7 +557,7 @@ static enum bs_err smi_mig(struct smi_ctx *c, struct bs_diag *d)
     if (!rc && r.exit_code == 0 &&
         gpu_parse_smi_list(r.out, r.out_len, &c->res->mig, NULL) == BS_OK)
         c->res->mig_listed = true;
-    gpu_exec_result_release(&r);
+    exec_result_release(&r);
     return rc;
 }
 

@@ -96,20 +96,6 @@ struct gpu_probe {
     char notes[GPU_NOTES_MAX][200];
 };
 
-/* What one child run produced (gpu_exec_capture). */
-struct gpu_exec_result {
-    char *out; /* owned, NUL-terminated: stdout */
-    size_t out_len;
-    char *err; /* owned, NUL-terminated: stderr */
-    size_t err_len;
-    int exit_code;   /* -1 unless it exited */
-    int term_signal; /* 0 unless a signal ended it */
-    int exec_errno;  /* errno of a failed execve, else 0 */
-    bool timed_out;  /* killed at the deadline */
-    bool too_large;  /* killed for printing more than the cap */
-    bool unreaped;   /* killed but not reaped within the grace time */
-    uint64_t elapsed_ms;
-};
 
 void gpu_probe_opts_init(struct gpu_probe_opts *o);
 
@@ -123,19 +109,5 @@ void gpu_probe_opts_init(struct gpu_probe_opts *o);
  */
 enum bs_err gpu_probe_run(const struct gpu_probe_opts *o, struct gpu_probe *ret, struct bs_diag *d);
 
-/*
- * Run path with argv and envp (no shell, no PATH search), stdin from
- * /dev/null, stdout and stderr captured separately up to cap bytes each,
- * in its own process group. At the deadline (or past the cap) the group is
- * killed with SIGKILL and reaped; a child stuck in the kernel is given up on
- * after a short grace time (unreaped). Returns BS_OK when the outcome is in
- * *ret (also for a failed execve, see exec_errno), BS_E_IO when pipes or
- * fork failed, BS_E_NOMEM, BS_E_INTERRUPTED on a stop request (child
- * killed, *ret filled). Release *ret with gpu_exec_result_release().
- */
-enum bs_err gpu_exec_capture(const char *path, char *const argv[], char *const envp[],
-                             uint64_t timeout_ms, size_t cap, struct gpu_exec_result *ret,
-                             struct bs_diag *d);
-void gpu_exec_result_release(struct gpu_exec_result *r);
 
 #endif /* BS_GPU_PROBE_H */

@@ -19,6 +19,24 @@ const char *hfenv_real_getenv(const char *name)
     return getenv(name);
 }
 
+const char *hfenv_token_var(hfenv_getenv_fn g, const char **value)
+{
+    static const char *const names[] = {"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"};
+    size_t i;
+
+    if (!g)
+        g = hfenv_real_getenv;
+    for (i = 0; i < BS_ARRAY_LEN(names); i++) {
+        const char *v = g(names[i]);
+        if (v && *v) {
+            *value = v;
+            return names[i];
+        }
+    }
+    *value = NULL;
+    return NULL;
+}
+
 bool hfenv_is_true(const char *v)
 {
     if (!v)
@@ -199,6 +217,13 @@ enum bs_err hfenv_load(struct hf_env *e, hfenv_getenv_fn g, struct bs_diag *d)
     e->disable_symlinks = hfenv_is_true(g("HF_HUB_DISABLE_SYMLINKS"));
     e->disable_implicit_token = hfenv_is_true(g("HF_HUB_DISABLE_IMPLICIT_TOKEN"));
     e->no_color = g("NO_COLOR") != NULL;
+    e->under_systemd = g("INVOCATION_ID") != NULL && g("INVOCATION_ID")[0] != '\0';
+    (void)snprintf(e->unit_file, sizeof(e->unit_file), "%s",
+                   g("BOOTSTRAP_UNIT_FILE") && g("BOOTSTRAP_UNIT_FILE")[0]
+                       ? g("BOOTSTRAP_UNIT_FILE")
+                       : "/etc/systemd/system/bootstrap.service");
+    if (g("BOOTSTRAP_LAUNCHER") && strlen(g("BOOTSTRAP_LAUNCHER")) < sizeof(e->launcher))
+        memcpy(e->launcher, g("BOOTSTRAP_LAUNCHER"), strlen(g("BOOTSTRAP_LAUNCHER")) + 1);
     if ((rc = parse_seconds(g, "HF_HUB_ETAG_TIMEOUT", 10000, &e->etag_timeout_ms, d)) ||
         (rc = parse_seconds(g, "HF_HUB_DOWNLOAD_TIMEOUT", 10000, &e->download_timeout_ms, d)))
         return rc;

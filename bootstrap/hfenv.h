@@ -21,7 +21,7 @@
 
 struct hf_env {
     char endpoint[1024];           /* HF_ENDPOINT without trailing '/', or the default */
-    char hf_home[PATH_MAX];        /* HF_HOME | $XDG_CACHE_HOME/huggingface | ~/.cache/huggingface */
+    char hf_home[PATH_MAX]; /* HF_HOME | $XDG_CACHE_HOME/huggingface | ~/.cache/huggingface */
     char hub_cache[PATH_MAX];      /* HF_HUB_CACHE | HUGGINGFACE_HUB_CACHE | $HF_HOME/hub */
     char token_path[PATH_MAX];     /* HF_TOKEN_PATH | $HF_HOME/token */
     char stored_tokens[PATH_MAX];  /* dirname(token_path)/stored_tokens */
@@ -39,6 +39,11 @@ struct hf_env {
     uint64_t retry_max_ms;         /* BOOTSTRAP_RETRY_MAX_MS, default 8000 (one wait) */
     unsigned retries;              /* BOOTSTRAP_RETRIES, default 5 (6 attempts) */
     bool non_interactive;          /* BOOTSTRAP_NON_INTERACTIVE / BOOTSTRAP_NO_PROMPT true */
+    bool under_systemd;            /* INVOCATION_ID set: started by a systemd unit */
+    char unit_file[PATH_MAX];      /* BOOTSTRAP_UNIT_FILE, default
+                                      /etc/systemd/system/bootstrap.service: the instance's run */
+    char launcher[PATH_MAX];       /* BOOTSTRAP_LAUNCHER: the command that started us (setup.sh
+                                      sets "bash /path/setup.sh"), for next-step lines; or "" */
 };
 
 typedef const char *(*hfenv_getenv_fn)(const char *name);
@@ -61,7 +66,15 @@ bool hfenv_is_true(const char *v);
 enum bs_err hfenv_expand(const char *in, const char *home, hfenv_getenv_fn getenv_fn, char *out,
                          size_t outlen);
 
-/* The environment the process was started with, for the real getenv. */
+/* The environment the process was started with: the one getenv of the program (every
+ * other file reads variables through this or through an injected hfenv_getenv_fn). */
 const char *hfenv_real_getenv(const char *name);
+
+/*
+ * The token variable huggingface_hub reads: HF_TOKEN when it is non-empty, else
+ * HUGGING_FACE_HUB_TOKEN when that is. Returns its name and sets *value to its raw value
+ * (not cleaned), or returns NULL when neither is set. g NULL = the real getenv.
+ */
+const char *hfenv_token_var(hfenv_getenv_fn g, const char **value);
 
 #endif /* BS_HFENV_H */

@@ -231,31 +231,60 @@ bool http_same_origin(const char *a, const char *b)
     return strcasecmp(sa, sb) == 0 && strcmp(ha, hb) == 0 && pa == pb;
 }
 
-static bool is_https(const char *url)
+bool http_is_https(const char *url)
 {
     return strncasecmp(url, "https://", 8) == 0;
 }
 
-/* Resolve Location against base into out; *relative tells whether it had no host. */
-static bool resolve_location(const char *base, const char *loc, char *out, size_t outlen,
-                             bool *relative)
+enum bs_err http_redirect_target(const char *from, const char *location, char *out,
+                                 size_t outlen, bool *relative, struct bs_diag *d)
 {
     CURLU *u = curl_url();
     char *full = NULL;
+    char shown[512];
     bool ok = false;
 
-    if (!u)
-        return false;
-    *relative = !(strstr(loc, "://") != NULL || strncmp(loc, "//", 2) == 0);
-    if (curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&
-        curl_url_set(u, CURLUPART_URL, loc, 0) == CURLUE_OK &&
+    *relative = !(strstr(location, "://") != NULL || strncmp(location, "//", 2) == 0);
+    if (u && curl_url_set(u, CURLUPART_URL, from, 0) == CURLUE_OK &&
+        curl_url_set(u, CURLUPART_URL, location, 0) == CURLUE_OK &&
         curl_url_get(u, CURLUPART_URL, &full, 0) == CURLUE_OK && strlen(full) < outlen) {
         memcpy(out, full, strlen(full) + 1);
         ok = true;
     }
     curl_free(full);
     curl_url_cleanup(u);
-    return ok;
+    if (!ok)
+        return diag_set(d, BS_E_PARSE, "unusable redirect from '%s'",
+                        http_url_for_msg(from, shown, sizeof(shown)));
+    if (http_is_https(from) && !http_is_https(out))
+        return diag_set(d, BS_E_NET, "refusing a redirect from https to plain http ('%s')",
+                        http_url_for_msg(out, shown, sizeof(shown)));
+    return BS_OK;
+}
+
+const char *http_token_for(const char *url, const char *token_origin, const char *token)
+{
+    return token && *token && token_origin && http_same_origin(url, token_origin) ? token : NULL;
+}
+
+bool http_bearer_header(const char *token, char *out, size_t outlen)
+{
+    int n = snprintf(out, outlen, "Authorization: Bearer %s", token);
+
+    return n >= 0 && (size_t)n < outlen;
+}
+
+const char *http_url_for_msg(const char *url, char *out, size_t outlen)
+{
+    size_t n = strcspn(url, "?#");
+
+    if (n >= outlen)
+        n = outlen - 1;
+    memcpy(out, url, n);
+    out[n] = '\0';
+    if (url[n] == '?' && n + 4 < outlen)
+        memcpy(out + n, "?...", 5);
+    return out;
 }
 
 const char *http_curl_text(CURLcode c)
@@ -391,18 +420,7 @@ uint64_t http_backoff_ms(unsigned attempt, uint64_t base_ms, uint64_t max_ms,
 
 enum bs_err http_sleep_ms(uint64_t ms)
 {
-    struct timespec ts;
-
-    while (ms > 0) {
-        uint64_t step = ms > 100 ? 100 : ms;
-        if (sig_stop_requested())
-            return BS_E_INTERRUPTED;
-        ts.tv_sec = 0;
-        ts.tv_nsec = (long)step * 1000000L;
-        (void)nanosleep(&ts, NULL);
-        ms -= step;
-    }
-    return sig_stop_requested() ? BS_E_INTERRUPTED : BS_OK;
+    return sig_sleep_ms(ms) ? BS_OK : BS_E_INTERRUPTED;
 }
 
 static void wipe_slist(struct curl_slist *l)
@@ -441,8 +459,8 @@ static enum bs_err one_hop(CURL *h, const struct http_request *rq, const char *u
             hdrs = tmp;
         }
     if (with_token && rq->token && *rq->token) {
-        int n = snprintf(auth, sizeof(auth), "Authorization: Bearer %s", rq->token);
-        if (n < 0 || (size_t)n >= sizeof(auth)) {
+        if (!http_bearer_header(rq->token, auth, sizeof(auth))) {
+            explicit_bzero(auth, sizeof(auth));
             rc = diag_set(d, BS_E_USAGE, "the token is too long");
             goto out;
         }
@@ -507,7 +525,7 @@ enum bs_err http_perform(const struct http_request *rq, struct http_response *rs
 
     if (strlen(rq->url) >= sizeof(url))
         return diag_set(d, BS_E_USAGE, "URL too long");
-    if (is_https(rq->url) && (rc = http_prepare_tls(NULL, d)) != BS_OK) {
+    if (http_is_https(rq->url) && (rc = http_prepare_tls(NULL, d)) != BS_OK) {
         /* No CA at all: a configuration problem, never worth a retry. */
         rs->curl_code = CURLE_SSL_CACERT_BADFILE;
         rs->status = 0;
@@ -538,25 +556,23 @@ enum bs_err http_perform(const struct http_request *rq, struct http_response *rs
             break;
         if (!http_header(rs, "Location", loc, sizeof(loc)))
             break;
-        if (!resolve_location(url, loc, rs->location, sizeof(rs->location), &relative)) {
-            rc = diag_set(d, BS_E_PARSE, "unusable redirect from '%s'", url);
+        rc = http_redirect_target(url, loc, rs->location, sizeof(rs->location), &relative, d);
+        if (rc == BS_E_PARSE)
             break;
-        }
         if (rq->redirects == HTTP_REDIRECT_NONE ||
-            (rq->redirects == HTTP_REDIRECT_RELATIVE && !relative))
-            break;
-        if (is_https(url) && !is_https(rs->location)) {
-            rc = diag_set(d, BS_E_NET, "refusing a redirect from https to plain http ('%s')",
-                          rs->location);
+            (rq->redirects == HTTP_REDIRECT_RELATIVE && !relative)) {
+            rc = BS_OK; /* the caller takes the Location from here */
             break;
         }
+        if (rc)
+            break;
         if (++rs->hops > HTTP_MAX_HOPS) {
             rc = diag_set(d, BS_E_NET, "too many redirects (more than %d) starting at '%s'",
                           HTTP_MAX_HOPS, rq->url);
             break;
         }
         memcpy(url, rs->location, strlen(rs->location) + 1);
-        if (is_https(url) && (rc = http_prepare_tls(NULL, d)) != BS_OK) {
+        if (http_is_https(url) && (rc = http_prepare_tls(NULL, d)) != BS_OK) {
             rs->curl_code = CURLE_SSL_CACERT_BADFILE;
             rs->status = 0;
             break;

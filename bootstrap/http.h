@@ -146,6 +146,27 @@ enum bs_err http_hub_error(const struct http_response *rs, const char *repo, boo
 /* Same scheme, host and port (default ports filled in). */
 bool http_same_origin(const char *a, const char *b);
 
+/* The one redirect rule of every request (http.c's own and the download engine's):
+ * Location resolved against the URL that answered; refused when it cannot be parsed
+ * (BS_E_PARSE) or leaves https for plain http (BS_E_NET). *relative: it named no host.
+ * The token follows a redirect only to its own origin: each hop asks
+ * http_token_for() again. */
+enum bs_err http_redirect_target(const char *from, const char *location, char *out,
+                                 size_t outlen, bool *relative, struct bs_diag *d);
+
+/* The token when url is on the token's origin, else NULL. */
+const char *http_token_for(const char *url, const char *token_origin, const char *token);
+
+/* "Authorization: Bearer <token>" into out (wipe it after use); false when too long. */
+bool http_bearer_header(const char *token, char *out, size_t outlen);
+
+/* True for an https:// URL (scheme in any case). */
+bool http_is_https(const char *url);
+
+/* A URL fit for a message: without its query, which on a signed CDN URL is a short-lived
+ * credential (and long). Returns out. */
+const char *http_url_for_msg(const char *url, char *out, size_t outlen);
+
 /* Sleep ms milliseconds unless the stop flag rises; BS_E_INTERRUPTED then. */
 enum bs_err http_sleep_ms(uint64_t ms);
 

@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "fsx.h"
+#include "jsonx.h"
 
 /* ---- names and ids ---------------------------------------------------------------------- */
 
@@ -46,7 +47,7 @@ const char *hub_repo_type_name(enum hub_repo_type t)
     }
 }
 
-static const char *type_prefix(enum hub_repo_type t)
+const char *hub_repo_type_prefix(enum hub_repo_type t)
 {
     switch (t) {
     case HUB_REPO_DATASET:
@@ -126,14 +127,11 @@ bool hub_revision_valid(const char *rev)
 
 bool hub_file_path_valid(const char *path)
 {
-    const char *p;
-
-    if (!path_is_safe_relative(path))
-        return false;
     /* git cannot hold a .git component (nor .GIT: case-insensitive file systems) */
-    for (p = path; p; p = strchr(p, '/'), p = p ? p + 1 : NULL)
-        if (strncasecmp(p, ".git", 4) == 0 && (p[4] == '/' || p[4] == '\0'))
-            return false;
+    struct path_walk w = {.flags = PATH_NO_GIT, .max_component = 255, .max_len = 1024};
+
+    if (path_walk(path, &w, NULL, 0) != PATH_OK)
+        return false;
     /* huggingface_hub's own metadata folder in a --local-dir */
     return strncmp(path, ".cache/huggingface/", 19) != 0 && strcmp(path, ".cache/huggingface") != 0;
 }
@@ -191,7 +189,8 @@ enum bs_err hub_resolve_url(const char *endpoint, enum hub_repo_type t, const ch
 
     if (hub_quote(rev, false, qr, sizeof(qr)) || hub_quote(path, true, qp, sizeof(qp)))
         return BS_E_PARSE;
-    n = snprintf(out, outlen, "%s/%s%s/resolve/%s/%s", endpoint, type_prefix(t), repo, qr, qp);
+    n = snprintf(out, outlen, "%s/%s%s/resolve/%s/%s", endpoint, hub_repo_type_prefix(t), repo, qr,
+                 qp);
     return n < 0 || (size_t)n >= outlen ? BS_E_PARSE : BS_OK;
 }
 
@@ -222,32 +221,6 @@ enum bs_err hub_tree_url(const char *endpoint, enum hub_repo_type t, const char 
 }
 
 /* ---- JSON helpers --------------------------------------------------------------------- */
-
-static bool json_u64(const cJSON *j, uint64_t *ret)
-{
-    double v;
-
-    if (!cJSON_IsNumber(j))
-        return false;
-    v = j->valuedouble;
-    if (!(v >= 0) || v > 9007199254740992.0 || (double)(uint64_t)v != v)
-        return false;
-    *ret = (uint64_t)v;
-    return true;
-}
-
-static bool json_str(const cJSON *j, char *out, size_t outlen)
-{
-    size_t n;
-
-    if (!cJSON_IsString(j) || !j->valuestring)
-        return false;
-    n = strlen(j->valuestring);
-    if (n >= outlen)
-        return false;
-    memcpy(out, j->valuestring, n + 1);
-    return true;
-}
 
 /* cJSON ends strings at an escaped NUL ("\u0000"): a name would be silently cut short. */
 static bool has_escaped_nul(const char *json, size_t len)
@@ -298,11 +271,11 @@ enum bs_err hub_parse_repo_info(const char *json, size_t len, struct hub_repo_in
         rc = diag_set(d, BS_E_PARSE, "repository information is not a JSON object");
         goto out;
     }
-    if (!json_str(jget(j, "sha"), ret->sha, sizeof(ret->sha)) || !hub_is_commit(ret->sha)) {
+    if (!jsonx_str(jget(j, "sha"), ret->sha, sizeof(ret->sha)) || !hub_is_commit(ret->sha)) {
         rc = diag_set(d, BS_E_PARSE, "repository information has no valid commit ('sha')");
         goto out;
     }
-    if (!json_str(jget(j, "id"), ret->id, sizeof(ret->id)) || !hub_repo_id_valid(ret->id))
+    if (!jsonx_str(jget(j, "id"), ret->id, sizeof(ret->id)) || !hub_repo_id_valid(ret->id))
         ret->id[0] = '\0';
     v = jget(j, "gated");
     ret->gated = cJSON_IsString(v) || cJSON_IsTrue(v);
@@ -413,7 +386,7 @@ enum bs_err hub_parse_tree_json(const char *json, size_t len, struct hub_file_li
         if (strcmp(type->valuestring, "file") != 0)
             continue; /* directories (and anything new) */
         memset(&f, 0, sizeof(f));
-        if (!json_str(jget(e, "path"), f.path, sizeof(f.path)) ||
+        if (!jsonx_str(jget(e, "path"), f.path, sizeof(f.path)) ||
             !hub_file_path_valid(f.path)) {
             rc = f.path[0] && path_is_safe_relative(f.path)
                      ? diag_set(d, BS_E_PARSE, "tree entry with a path the Hub cannot hold: '%s'",
@@ -421,16 +394,17 @@ enum bs_err hub_parse_tree_json(const char *json, size_t len, struct hub_file_li
                      : diag_set(d, BS_E_PARSE, "tree entry with a missing or unsafe path");
             goto out;
         }
-        if (!json_u64(jget(e, "size"), &f.size) || !json_str(jget(e, "oid"), f.oid, sizeof(f.oid)) ||
-            !hub_is_hex(f.oid, 40)) {
+        if (!jsonx_u64(jget(e, "size"), UINT64_MAX, &f.size) ||
+            !jsonx_str(jget(e, "oid"), f.oid, sizeof(f.oid)) || !hub_is_hex(f.oid, 40)) {
             rc = diag_set(d, BS_E_PARSE, "tree entry '%s' without a valid size or oid", f.path);
             goto out;
         }
         lfs = jget(e, "lfs");
         if (cJSON_IsObject(lfs)) {
             uint64_t lsize;
-            if (!json_str(jget(lfs, "oid"), f.lfs_sha256, sizeof(f.lfs_sha256)) ||
-                !hub_is_hex(f.lfs_sha256, 64) || !json_u64(jget(lfs, "size"), &lsize)) {
+            if (!jsonx_str(jget(lfs, "oid"), f.lfs_sha256, sizeof(f.lfs_sha256)) ||
+                !hub_is_hex(f.lfs_sha256, 64) ||
+                !jsonx_u64(jget(lfs, "size"), UINT64_MAX, &lsize)) {
                 rc = diag_set(d, BS_E_PARSE, "tree entry '%s' has a malformed lfs object",
                               f.path);
                 goto out;
@@ -438,7 +412,7 @@ enum bs_err hub_parse_tree_json(const char *json, size_t len, struct hub_file_li
             f.lfs = true;
             f.size = lsize;
         }
-        if (!json_str(jget(e, "xetHash"), f.xet_hash, sizeof(f.xet_hash)) ||
+        if (!jsonx_str(jget(e, "xetHash"), f.xet_hash, sizeof(f.xet_hash)) ||
             !hub_is_hex(f.xet_hash, 64))
             f.xet_hash[0] = '\0';
         rc = hub_file_list_add(l, &f);
@@ -502,7 +476,7 @@ enum bs_err hub_parse_tree_cache(const char *json, size_t len, struct hub_file_l
     if (has_escaped_nul(json, len))
         return diag_set(d, BS_E_PARSE, "tree cache contains a NUL character");
     j = cJSON_ParseWithLength(json, len);
-    if (!cJSON_IsObject(j) || !json_u64(jget(j, "format_version"), &ver) || ver != 1) {
+    if (!cJSON_IsObject(j) || !jsonx_u64(jget(j, "format_version"), UINT64_MAX, &ver) || ver != 1) {
         rc = diag_set(d, BS_E_PARSE, "tree cache is not format_version 1");
         goto out;
     }
@@ -523,15 +497,16 @@ enum bs_err hub_parse_tree_cache(const char *json, size_t len, struct hub_file_l
             goto out;
         }
         memcpy(f.path, e->string, strlen(e->string) + 1);
-        if (!json_u64(jget(e, "size"), &f.size) ||
-            !json_str(jget(e, "blob_id"), f.oid, sizeof(f.oid)) || !hub_is_hex(f.oid, 40)) {
+        if (!jsonx_u64(jget(e, "size"), UINT64_MAX, &f.size) ||
+            !jsonx_str(jget(e, "blob_id"), f.oid, sizeof(f.oid)) || !hub_is_hex(f.oid, 40)) {
             rc = diag_set(d, BS_E_PARSE, "tree cache entry '%s' is malformed", f.path);
             goto out;
         }
         v = jget(e, "lfs_sha256");
         if (v) {
-            if (!json_str(v, f.lfs_sha256, sizeof(f.lfs_sha256)) || !hub_is_hex(f.lfs_sha256, 64) ||
-                !json_u64(jget(e, "lfs_size"), &lsize)) {
+            if (!jsonx_str(v, f.lfs_sha256, sizeof(f.lfs_sha256)) ||
+                !hub_is_hex(f.lfs_sha256, 64) ||
+                !jsonx_u64(jget(e, "lfs_size"), UINT64_MAX, &lsize)) {
                 rc = diag_set(d, BS_E_PARSE, "tree cache entry '%s' has a bad lfs_sha256", f.path);
                 goto out;
             }
@@ -539,7 +514,7 @@ enum bs_err hub_parse_tree_cache(const char *json, size_t len, struct hub_file_l
             f.size = lsize;
         }
         v = jget(e, "xet_hash");
-        if (v && (!json_str(v, f.xet_hash, sizeof(f.xet_hash)) || !hub_is_hex(f.xet_hash, 64))) {
+        if (v && (!jsonx_str(v, f.xet_hash, sizeof(f.xet_hash)) || !hub_is_hex(f.xet_hash, 64))) {
             /* huggingface_hub ignores the whole listing then; so do we */
             rc = diag_set(d, BS_E_PARSE, "tree cache entry '%s' has a bad xet_hash", f.path);
             goto out;
@@ -744,11 +719,15 @@ bool hub_path_selected(const char *path, const char *const *include, const char 
 
 /* ---- requests ------------------------------------------------------------------------- */
 
-static void policy_of(const struct hf_env *env, struct http_retry *p)
+struct http_retry hub_retry_policy(const struct hf_env *env)
 {
-    p->retries = env->retries;
-    p->base_ms = env->retry_base_ms;
-    p->max_ms = env->retry_max_ms;
+    struct http_retry p = {env->retries, env->retry_base_ms, env->retry_max_ms};
+    return p;
+}
+
+uint64_t hub_meta_timeout_ms(const struct hf_env *env)
+{
+    return env->etag_timeout_ms ? env->etag_timeout_ms : 10000;
 }
 
 static bool had_token(const struct hub_ctx *c, const struct http_response *rs)
@@ -797,7 +776,7 @@ enum bs_err hub_fetch_revision_n(const struct hub_ctx *c, const char *rev, unsig
     rq.timeout_ms = c->env->etag_timeout_ms * 3 > 30000 ? c->env->etag_timeout_ms * 3 : 30000;
     rq.max_body = HUB_JSON_MAX;
     rq.redirects = HTTP_REDIRECT_RELATIVE; /* renamed repos: 307 to a relative Location */
-    policy_of(c->env, &pol);
+    pol = hub_retry_policy(c->env);
     pol.retries = retries;
     http_response_init(&rs);
     rc = http_perform_retry(&rq, &pol, &rs, d);
@@ -834,7 +813,7 @@ enum bs_err hub_fetch_tree(const struct hub_ctx *c, const char *repo, const char
 
     if (hub_tree_url(c->env->endpoint, c->type, repo, commit, url, sizeof(url)))
         return diag_set(d, BS_E_USAGE, "tree URL too long");
-    policy_of(c->env, &pol);
+    pol = hub_retry_policy(c->env);
     http_response_init(&rs);
     for (page = 0;; page++) {
         if (page >= HUB_TREE_MAX_PAGES) {

@@ -60,6 +60,14 @@ enum bs_err hub_repo_folder(enum hub_repo_type t, const char *repo, char *out, s
  */
 enum bs_err hub_quote(const char *s, bool keep_slash, char *out, size_t outlen);
 
+/* The URL folder of a repository type: "", "datasets/", "spaces/". */
+const char *hub_repo_type_prefix(enum hub_repo_type t);
+
+/* The one retry policy and metadata timeout of every Hub request (HF_HUB_ETAG_TIMEOUT,
+ * BOOTSTRAP_RETRIES, ...), for hub.c, auth and the download engine alike. */
+struct http_retry hub_retry_policy(const struct hf_env *env);
+uint64_t hub_meta_timeout_ms(const struct hf_env *env);
+
 /* {endpoint}/{prefix}{repo}/resolve/{quote(rev, safe="")}/{quote(path)} */
 enum bs_err hub_resolve_url(const char *endpoint, enum hub_repo_type t, const char *repo,
                             const char *rev, const char *path, char *out, size_t outlen);

@@ -148,4 +148,7 @@ unsigned hw_usable_gpu_count(const struct hw_report *r);
 /* Human summary: GPU table, driver/CUDA, system, verdict with next steps. */
 void hw_report_print(const struct hw_report *r, FILE *f);
 
+/* The driver version the report believes (nvidia-smi, else /proc), or "". */
+const char *hw_driver_version(const struct hw_report *r);
+
 #endif /* BS_HWREPORT_H */

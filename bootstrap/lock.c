@@ -103,21 +103,21 @@ static enum bs_err write_info(int fd, const struct lock_info *me, struct bs_diag
     return BS_OK;
 }
 
-enum bs_err lock_acquire(struct lock *l, const char *dir, const struct lock_info *me, bool wait,
-                         uint64_t poll_ms, uint64_t timeout_ms, struct lock_info *holder,
-                         bool *waited, struct bs_diag *d)
+enum bs_err lock_acquire(struct lock *l, struct lock_request *rq, struct bs_diag *d)
 {
+    const bool wait = rq->wait;
+    const uint64_t timeout_ms = rq->timeout_ms;
+    uint64_t poll_ms = rq->poll_ms;
     struct lock_info seen;
-    struct timespec ts;
     uint64_t waited_ms = 0, step;
     unsigned tries = 0;
     bool first = true;
     int fd;
     enum bs_err rc;
 
-    if (waited)
-        *waited = false;
-    if (path_join(l->path, sizeof(l->path), dir, STATE_LOCK_NAME))
+    rq->waited = false;
+    memset(&rq->holder, 0, sizeof(rq->holder));
+    if (path_join(l->path, sizeof(l->path), rq->dir, STATE_LOCK_NAME))
         return diag_set(d, BS_E_IO, "state directory path too long");
     fd = open(l->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0)
@@ -132,8 +132,8 @@ enum bs_err lock_acquire(struct lock *l, const char *dir, const struct lock_info
             goto fail;
         }
         read_holder(fd, &seen);
-        if (first && holder)
-            *holder = seen;
+        if (first)
+            rq->holder = seen;
         first = false;
         /*
          * Without --wait, still retry for about half a second: `bootstrap
@@ -151,25 +151,22 @@ enum bs_err lock_acquire(struct lock *l, const char *dir, const struct lock_info
             rc = BS_E_LOCKED;
             goto fail;
         }
-        if (wait && waited)
-            *waited = true;
+        if (wait)
+            rq->waited = true;
         if (sig_stop_requested()) {
             rc = diag_set(d, BS_E_INTERRUPTED, "interrupted while waiting for the lock");
             goto fail;
         }
         step = wait ? poll_ms : 100;
-        ts.tv_sec = (time_t)(step / 1000);
-        ts.tv_nsec = (long)(step % 1000) * 1000000L;
-        (void)nanosleep(&ts, NULL);
         waited_ms += step;
         tries++;
-        if (sig_stop_requested()) {
+        if (!sig_sleep_ms(step)) {
             rc = diag_set(d, BS_E_INTERRUPTED, "interrupted while waiting for the lock");
             goto fail;
         }
     }
     l->fd = fd;
-    if ((rc = write_info(fd, me, d))) {
+    if ((rc = write_info(fd, rq->me, d))) {
         lock_release(l);
         return rc;
     }

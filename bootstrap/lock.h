@@ -42,19 +42,26 @@ enum bs_err lock_info_parse(const char *text, size_t len, struct lock_info *li);
 /* l->fd = -1. */
 void lock_init(struct lock *l);
 
+/* What lock_acquire() is asked, and what it saw. */
+struct lock_request {
+    const char *dir;            /* the state directory: the lock is dir/lock */
+    const struct lock_info *me; /* written into the lock once it is ours */
+    bool wait;                  /* wait for the holder instead of giving up */
+    uint64_t poll_ms;           /* with wait: poll interval (0 = 250 ms) */
+    uint64_t timeout_ms;        /* with wait: give up after this (0 = never) */
+    struct lock_info holder;    /* out: the holder seen at the first refusal (pid 0: none) */
+    bool waited;                /* out: it had to wait */
+};
+
 /*
- * Take the lock on dir/lock (created 0644, O_CLOEXEC, never through a
- * symlink). Without wait: BS_E_LOCKED at once when another process holds it,
- * with d naming the holder ("another bootstrap is running (pid 1234, started
- * 2026-03-01T12:00:00Z, doing: bootstrap run)"). With wait: polls every
- * poll_ms (0 = 250 ms) until it is free, the stop flag rises
- * (BS_E_INTERRUPTED) or timeout_ms passes (0 = forever; then BS_E_LOCKED).
- * *holder (may be NULL) receives the holder seen at the first refusal.
- * On success writes our lock_info into the file.
+ * Take the lock on rq->dir/lock (created 0644, O_CLOEXEC, never through a symlink).
+ * Without wait: BS_E_LOCKED at once when another process holds it, with d naming the
+ * holder ("another bootstrap is running (pid 1234, started 2026-03-01T12:00:00Z, doing:
+ * bootstrap run)"). With wait: polls until it is free, the stop flag rises
+ * (BS_E_INTERRUPTED) or the timeout passes (BS_E_LOCKED). On success writes rq->me into
+ * the file.
  */
-enum bs_err lock_acquire(struct lock *l, const char *dir, const struct lock_info *me, bool wait,
-                         uint64_t poll_ms, uint64_t timeout_ms, struct lock_info *holder,
-                         bool *waited, struct bs_diag *d);
+enum bs_err lock_acquire(struct lock *l, struct lock_request *rq, struct bs_diag *d);
 
 /* Rewrite the holder description (e.g. before the hand-off). */
 enum bs_err lock_update(struct lock *l, const struct lock_info *me, struct bs_diag *d);

@@ -11,9 +11,11 @@
 
 #include <ctype.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #define LOG_MSG_MAX     4096
@@ -43,6 +45,15 @@ void log_setup(int verbosity, bool quiet, bool color)
 bool log_stderr_is_tty(void)
 {
     return L.tty;
+}
+
+unsigned log_stderr_columns(void)
+{
+    struct winsize ws;
+
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 10)
+        return ws.ws_col;
+    return 80;
 }
 
 bool log_is_quiet(void)
@@ -166,8 +177,8 @@ void log_scrub(const char *src, char *dst, size_t dstlen)
             if (hit >= 0) {
                 log_redact(L.secrets[hit], mask, sizeof(mask));
             } else {
-                (void)snprintf(tok, sizeof(tok), "%.*s", (int)(n < sizeof(tok) ? n : sizeof(tok) - 1),
-                               src);
+                (void)snprintf(tok, sizeof(tok), "%.*s",
+                               (int)(n < sizeof(tok) ? n : sizeof(tok) - 1), src);
                 log_redact(tok, mask, sizeof(mask));
             }
             m = strlen(mask);
@@ -372,7 +383,25 @@ void log_progress(const char *fmt, ...)
 void log_progress_done(void)
 {
     if (L.progress_shown) {
-        write_all(STDERR_FILENO, "\n", 1);
+        /* erase it: the summary that follows says where things ended */
+        write_all(STDERR_FILENO, "\r\033[K", 4);
         L.progress_shown = false;
     }
+}
+
+bool log_locale_utf8(char *prev, size_t prevlen)
+{
+    static const char *const names[] = {"C.UTF-8", "C.utf8", "en_US.UTF-8"};
+    const char *cur = setlocale(LC_CTYPE, NULL);
+    size_t i;
+
+    if (prev && prevlen) {
+        prev[0] = '\0';
+        if (cur && strlen(cur) < prevlen)
+            memcpy(prev, cur, strlen(cur) + 1);
+    }
+    for (i = 0; i < BS_ARRAY_LEN(names); i++)
+        if (setlocale(LC_CTYPE, names[i]))
+            return true;
+    return false;
 }

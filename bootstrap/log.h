@@ -85,6 +85,8 @@ enum bs_err log_fail(enum bs_err rc, const struct bs_diag *d, const char *fmt, .
 
 /* True when stderr is a terminal (cached at log_setup()). */
 bool log_stderr_is_tty(void);
+/* Columns of the terminal on stderr (TIOCGWINSZ), 80 when it cannot be told. */
+unsigned log_stderr_columns(void);
 /* Current verbosity and quietness, for modules that render progress. */
 bool log_is_quiet(void);
 int log_verbosity(void);
@@ -95,6 +97,15 @@ int log_verbosity(void);
  * caller prints periodic log_info() lines instead.
  */
 void log_progress(const char *fmt, ...) BS_PRINTF(1, 2);
+/* Erase the live line (a summary follows it); nothing when none is shown. */
 void log_progress_done(void);
+
+/*
+ * The one place the program picks its character locale: LC_CTYPE set to the first UTF-8
+ * locale there is (C.UTF-8, C.utf8, en_US.UTF-8; libarchive needs one for zip and pax
+ * names); numbers and messages stay in the C locale. The previous LC_CTYPE goes to prev
+ * when asked (to put it back). False when none exists: LC_CTYPE is unchanged.
+ */
+bool log_locale_utf8(char *prev, size_t prevlen);
 
 #endif /* BS_LOG_H */

@@ -11,8 +11,10 @@
 #include <curl/curl.h>
 #include <locale.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "err.h"
+#include "hfenv.h"
 #include "http.h"
 #include "log.h"
 #include "sig.h"
@@ -75,7 +77,7 @@ static const char main_help[] =
 
 static int print_main_help(FILE *f)
 {
-    char list[2048];
+    char list[2048], text[sizeof(main_help) + 2048];
     size_t i, o = 0;
 
     for (i = 0; i < BS_ARRAY_LEN(commands); i++) {
@@ -85,7 +87,8 @@ static int print_main_help(FILE *f)
             break;
         o += (size_t)n;
     }
-    fprintf(f, main_help, list);
+    (void)snprintf(text, sizeof(text), main_help, list);
+    cli_print_text(f, text);
     return BS_EXIT_OK;
 }
 
@@ -144,7 +147,7 @@ int main(int argc, char **argv)
 {
     const struct command *cmd;
     int verbose = 0, rc;
-    bool quiet = false, color = getenv("NO_COLOR") == NULL;
+    bool quiet = false, color = hfenv_real_getenv("NO_COLOR") == NULL;
     char run_name[] = "run";
     const char *ca_bundle = NULL;
     bool bad = false;
@@ -152,7 +155,7 @@ int main(int argc, char **argv)
     sig_install();
     /* UTF-8 character handling (libarchive needs it for zip names), independent of the
      * caller's locale; numbers and messages stay in the C locale. */
-    if (!setlocale(LC_CTYPE, "C.UTF-8"))
+    if (!log_locale_utf8(NULL, 0))
         (void)setlocale(LC_CTYPE, "C");
     argc = take_global_options(argc, argv, &verbose, &quiet, &color, &ca_bundle, &bad);
     log_setup(verbose, quiet, color);
@@ -171,7 +174,7 @@ int main(int argc, char **argv)
     } else if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         rc = print_main_help(stdout);
     } else if (argc >= 2 && strcmp(argv[1], "help") == 0) {
-        if (argc == 2) {
+        if (argc == 2 || strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) {
             rc = print_main_help(stdout);
         } else if ((cmd = find_command(argv[2])) != NULL) {
             char help_opt[] = "--help";

@@ -13,6 +13,7 @@
 #include <cJSON.h>
 
 #include "fsx.h"
+#include "jsonx.h"
 #include "hub.h"
 #include "hwreport.h"
 #include "sha256.h"
@@ -83,17 +84,14 @@ static enum bs_err get_u64(const cJSON *obj, const char *key, const char *where,
                            uint64_t *dst, struct bs_diag *d)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    double x;
 
     if (!v || cJSON_IsNull(v))
         return BS_OK;
     if (!cJSON_IsNumber(v))
         return diag_set(d, BS_E_USAGE, "%s.%s: must be a number", where, key);
-    x = v->valuedouble;
-    if (!(x >= 0) || x > (double)max || x > 9007199254740992.0 || x != (double)(uint64_t)x)
+    if (!jsonx_u64(v, max, dst))
         return diag_set(d, BS_E_USAGE, "%s.%s: must be a whole number from 0 to %llu", where, key,
-                        (unsigned long long)max);
-    *dst = (uint64_t)x;
+                        (unsigned long long)(max < JSONX_U64_MAX ? max : JSONX_U64_MAX));
     return BS_OK;
 }
 

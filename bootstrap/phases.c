@@ -45,6 +45,15 @@ enum bs_err run_save(struct run_ctx *c, struct bs_diag *d)
     return state_save(c->state_path, c->st, d);
 }
 
+/* The download's progress into the state (a progress_sink_fn), for `bootstrap status`. */
+static void fetch_progress(void *ctx, const struct progress_report *r)
+{
+    struct run_ctx *c = ctx;
+
+    c->st->progress_rate = r->rate == UINT64_MAX ? 0 : r->rate;
+    run_progress(c, c->st->progress_item, r->done, r->total);
+}
+
 void run_progress(struct run_ctx *c, const char *item, uint64_t done, uint64_t total)
 {
     struct bs_diag d;
@@ -53,7 +62,7 @@ void run_progress(struct run_ctx *c, const char *item, uint64_t done, uint64_t t
 
     if (n >= sizeof(c->st->progress_item))
         n = sizeof(c->st->progress_item) - 1;
-    memcpy(c->st->progress_item, item ? item : "", n);
+    memmove(c->st->progress_item, item ? item : "", n);
     c->st->progress_item[n] = '\0';
     c->st->progress_done = done;
     c->st->progress_total = total;
@@ -64,32 +73,35 @@ void run_progress(struct run_ctx *c, const char *item, uint64_t done, uint64_t t
 
 void run_resume_command(const struct run_ctx *c, char *out, size_t outlen)
 {
-    if (c->under_systemd)
+    char opts[3 * PATH_MAX + 96] = "";
+    size_t o = 0;
+
+    if (c->under_systemd) {
         (void)snprintf(out, outlen, "sudo systemctl restart bootstrap");
-    else if (c->o.config)
-        (void)snprintf(out, outlen, "bootstrap --resume --config '%s'",
-                       c->config_path[0] ? c->config_path : c->o.config);
+        return;
+    }
+    /* the options that chose where and how this run works must be given again */
+#define ADD(...) (o += (size_t)snprintf(opts + o, o < sizeof(opts) ? sizeof(opts) - o : 0, __VA_ARGS__))
+    if (c->o.config)
+        ADD(" --config '%s'", c->config_path[0] ? c->config_path : c->o.config);
+    if (c->o.state_dir)
+        ADD(" --state-dir '%s'", c->state_dir[0] ? c->state_dir : c->o.state_dir);
+    if (c->o.workspace)
+        ADD(" --workspace '%s'", c->workspace[0] ? c->workspace : c->o.workspace);
+    if (c->o.allow_no_gpu)
+        ADD(" --allow-no-gpu");
+#undef ADD
+    if (o >= sizeof(opts))
+        opts[sizeof(opts) - 1] = '\0';
+    if (c->env.launcher[0])
+        /* setup.sh: it finds the token again (environment, .env) and passes it on */
+        (void)snprintf(out, outlen, "%s --resume%s", c->env.launcher, opts);
+    else if (c->o.token_stdin)
+        /* the token was never stored: it must come again the same way */
+        (void)snprintf(out, outlen,
+                       "printf '%%s' \"$HF_TOKEN\" | bootstrap --resume --token-stdin%s", opts);
     else
-        (void)snprintf(out, outlen, "bootstrap --resume");
-}
-
-enum bs_err run_default_state_dir(hfenv_getenv_fn g, unsigned uid, const char *home, char *out,
-                                  size_t outlen)
-{
-    const char *x = g("XDG_STATE_HOME");
-    int n;
-
-    if (uid == 0)
-        n = snprintf(out, outlen, "/var/lib/bootstrap");
-    else if (x && x[0] == '/')
-        n = snprintf(out, outlen, "%s/bootstrap", x);
-    else if (home && home[0])
-        n = snprintf(out, outlen, "%s/.local/state/bootstrap", home);
-    else
-        return BS_E_USAGE;
-    if (n < 0 || (size_t)n >= outlen)
-        return BS_E_USAGE;
-    return BS_OK;
+        (void)snprintf(out, outlen, "bootstrap --resume%s", opts);
 }
 
 static void set_summary(struct run_ctx *c, enum state_phase p, const char *fmt, ...)
@@ -114,7 +126,7 @@ static void progress_item(struct run_ctx *c, const char *fmt, ...)
     va_start(ap, fmt);
     (void)vsnprintf(c->st->progress_item, sizeof(c->st->progress_item), fmt, ap);
     va_end(ap);
-    c->st->progress_done = c->st->progress_total = 0;
+    c->st->progress_done = c->st->progress_total = c->st->progress_rate = 0;
     c->st->progress_at = run_now();
     (void)run_save(c, NULL);
 }
@@ -372,6 +384,8 @@ static enum bs_err fetch_model(struct run_ctx *c, struct bs_diag *d)
     rq.revision = mo->revision;
     rq.include = mo->nfiles ? include : NULL;
     rq.verify = (c->o.force_mask & (1u << STATE_PHASE_FETCH)) != 0;
+    rq.progress_sink = fetch_progress;
+    rq.progress_ctx = c;
     if (mo->local_dir[0]) {
         if (path_join(local_dir, sizeof(local_dir), c->workspace, mo->local_dir))
             return diag_set(d, BS_E_USAGE, "model.local_dir: path too long");
@@ -425,8 +439,13 @@ static enum bs_err fetch_model(struct run_ctx *c, struct bs_diag *d)
              rq.local_dir ? rq.local_dir : res.snapshot_dir);
     if (res.final_repo[0] && strcmp(res.final_repo, mo->repo) != 0)
         copy_str(c->st->model_repo, sizeof(c->st->model_repo), res.final_repo);
-    log_info("model: %zu file%s in %s (%llu bytes downloaded now)", res.nfiles,
-             res.nfiles == 1 ? "" : "s", c->st->model_dir, (unsigned long long)res.bytes_fetched);
+    {
+        char got[32], all[32];
+        fmt_bytes(res.bytes_fetched, got, sizeof(got));
+        fmt_bytes(res.bytes_total, all, sizeof(all));
+        log_info("model: %zu file%s, %s, in %s (%s downloaded now)", res.nfiles,
+                 res.nfiles == 1 ? "" : "s", all, c->st->model_dir, got);
+    }
 out:
     dl_result_release(&res);
     return rc;
@@ -536,6 +555,8 @@ static enum bs_err fetch_repo_artifacts(struct run_ctx *c, unsigned first, struc
     rq.revision = a0->revision;
     rq.include = include;
     rq.verify = (c->o.force_mask & (1u << STATE_PHASE_FETCH)) != 0;
+    rq.progress_sink = fetch_progress;
+    rq.progress_ctx = c;
     progress_item(c, "data %s (%u file%s)", a0->repo, n, n == 1 ? "" : "s");
     log_info("downloading %u file%s of %s %s at %s", n, n == 1 ? "" : "s", a0->repo_type, a0->repo,
              a0->revision);
@@ -683,8 +704,10 @@ enum bs_err phase_unpack(struct run_ctx *c, struct bs_diag *d)
                      (unsigned long long)res.entries);
             skipped++;
         } else {
-            log_info("unpacked '%s': %llu entries, %llu bytes", a->name,
-                     (unsigned long long)res.entries, (unsigned long long)res.bytes);
+            char sz[32];
+            fmt_bytes(res.bytes, sz, sizeof(sz));
+            log_info("unpacked '%s': %llu entries, %s", a->name, (unsigned long long)res.entries,
+                     sz);
         }
         if (res.moved_aside[0])
             log_info("the previous folder was kept as %s", res.moved_aside);

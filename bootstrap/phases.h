@@ -93,16 +93,13 @@ void run_progress(struct run_ctx *c, const char *item, uint64_t done, uint64_t t
 
 /*
  * The command that continues the run, for messages: "sudo systemctl restart
- * bootstrap" under systemd, else "bootstrap --resume" (+ " --config X" when
- * not the default manifest).
+ * bootstrap" under systemd; else "<BOOTSTRAP_LAUNCHER> --resume" (setup.sh), or
+ * "bootstrap --resume" (fed the token again on stdin when it came that way), with
+ * --config, --state-dir, --workspace and --allow-no-gpu when this run had them.
  */
 void run_resume_command(const struct run_ctx *c, char *out, size_t outlen);
 
 /* Seconds since the epoch (the one clock of the run). */
 int64_t run_now(void);
-
-/* Default state directory (docs/state-file.md). */
-enum bs_err run_default_state_dir(hfenv_getenv_fn g, unsigned uid, const char *home, char *out,
-                                  size_t outlen);
 
 #endif /* BS_PHASES_H */

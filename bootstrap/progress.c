@@ -72,6 +72,52 @@ void progress_format_line(char *out, size_t outlen, uint64_t done, uint64_t tota
                    files_total);
 }
 
+/* Display columns of UTF-8 text (continuation bytes take none). */
+static size_t columns(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* Cut s to at most cols columns, on a character boundary. */
+static void cut_columns(char *s, size_t cols)
+{
+    size_t n = 0, i;
+
+    for (i = 0; s[i]; i++) {
+        if (((unsigned char)s[i] & 0xC0) != 0x80 && n++ == cols) {
+            s[i] = '\0';
+            return;
+        }
+    }
+}
+
+void progress_fit_line(char *out, size_t outlen, const char *label, uint64_t done, uint64_t total,
+                       uint64_t rate, uint64_t eta_s, unsigned files_done, unsigned files_total,
+                       unsigned cols)
+{
+    char d[32], t[32], r[32], e[32], f[32];
+    size_t room = cols > 1 ? cols - 1 : 1;
+
+    fmt_bytes(done, d, sizeof(d));
+    fmt_bytes(total, t, sizeof(t));
+    fmt_rate(rate, r, sizeof(r));
+    fmt_eta(eta_s, e, sizeof(e));
+    (void)snprintf(f, sizeof(f), "files %u/%u", files_done, files_total);
+    (void)snprintf(out, outlen, "%s %s / %s  %s  ETA %s  %s", label, d, t, r, e, f);
+    if (columns(out) > room)
+        (void)snprintf(out, outlen, "%s / %s  %s  ETA %s  %s", d, t, r, e, f);
+    if (columns(out) > room)
+        (void)snprintf(out, outlen, "%s / %s  %s  ETA %s", d, t, r, e);
+    if (columns(out) > room)
+        (void)snprintf(out, outlen, "%s / %s  %s", d, t, r);
+    if (columns(out) > room)
+        cut_columns(out, room);
+}
+
 uint64_t progress_rate(const struct progress_sample *s, size_t n, uint64_t window_ms)
 {
     size_t i;
@@ -108,7 +154,7 @@ void progress_update(struct progress *p, uint64_t now_ms, uint64_t done, uint64_
     char line[256];
     uint64_t rate, eta = UINT64_MAX;
 
-    if (!p->live && !p->periodic)
+    if (!p->live && !p->periodic && !p->sink)
         return;
     if (p->nsamples == 0 || now_ms - p->samples[p->nsamples - 1].t_ms >= 250) {
         if (p->nsamples == PROGRESS_SAMPLES) {
@@ -119,21 +165,29 @@ void progress_update(struct progress *p, uint64_t now_ms, uint64_t done, uint64_
         p->samples[p->nsamples].bytes = fetched;
         p->nsamples++;
     }
-    if (p->live && now_ms - p->last_draw_ms < PROGRESS_DRAW_INTERVAL_MS)
-        return;
-    if (p->periodic && now_ms - p->last_log_ms < PROGRESS_LOG_INTERVAL_MS)
-        return;
     rate = progress_rate(p->samples, p->nsamples, 5000);
     if (rate != UINT64_MAX && rate > 0 && total >= done)
         eta = (total - done) / rate;
-    progress_format_line(line, sizeof(line), done, total, rate, eta, files_done, files_total);
-    if (p->live) {
-        log_progress("%s %s", p->label, line);
-        p->last_draw_ms = now_ms;
-    } else {
-        log_info("%s %s", p->label, line);
-        p->last_log_ms = now_ms;
+    if (p->sink) {
+        struct progress_report r = {done, total, rate, eta};
+        p->sink(p->sink_ctx, &r);
     }
+    if (p->live && now_ms - p->last_draw_ms >= PROGRESS_DRAW_INTERVAL_MS) {
+        progress_fit_line(line, sizeof(line), p->label, done, total, rate, eta, files_done,
+                          files_total, log_stderr_columns());
+        log_progress("%s", line);
+        p->last_draw_ms = now_ms;
+    }
+    if (now_ms - p->last_log_ms < (p->live ? PROGRESS_FILE_INTERVAL_MS : PROGRESS_LOG_INTERVAL_MS))
+        return;
+    progress_format_line(line, sizeof(line), done, total, rate, eta, files_done, files_total);
+    if (p->live)
+        log_file_only("%s %s", p->label, line); /* the terminal has the live line */
+    else if (p->periodic)
+        log_info("%s %s", p->label, line);
+    else
+        log_file_only("%s %s", p->label, line);
+    p->last_log_ms = now_ms;
 }
 
 void progress_finish(struct progress *p)

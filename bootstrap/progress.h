@@ -15,6 +15,7 @@
 
 #define PROGRESS_DRAW_INTERVAL_MS 250
 #define PROGRESS_LOG_INTERVAL_MS  5000
+#define PROGRESS_FILE_INTERVAL_MS 30000 /* a line in the log file while the terminal is live */
 #define PROGRESS_SAMPLES          24 /* rate window: samples at least 250 ms apart */
 
 /* "0 B", "999 B", "1.00 KiB", "12.3 MiB", "1.74 GiB" (3 significant digits). */
@@ -31,6 +32,15 @@ void fmt_eta(uint64_t seconds, char *out, size_t outlen);
 void progress_format_line(char *out, size_t outlen, uint64_t done, uint64_t total, uint64_t rate,
                           uint64_t eta_s, unsigned files_done, unsigned files_total);
 
+/*
+ * The live line for a terminal of `cols` columns: label and line as they fit, dropping
+ * first the label, then "files n/m", then the ETA, and cutting what still does not fit
+ * (one column is left free, so the cursor never wraps). Pure.
+ */
+void progress_fit_line(char *out, size_t outlen, const char *label, uint64_t done, uint64_t total,
+                       uint64_t rate, uint64_t eta_s, unsigned files_done, unsigned files_total,
+                       unsigned cols);
+
 struct progress_sample {
     uint64_t t_ms;
     uint64_t bytes;
@@ -43,9 +53,19 @@ struct progress_sample {
  */
 uint64_t progress_rate(const struct progress_sample *s, size_t n, uint64_t window_ms);
 
+/* What a progress sink is told at each update (for `bootstrap status`). */
+struct progress_report {
+    uint64_t done, total; /* bytes present, bytes in all (0: unknown) */
+    uint64_t rate;        /* bytes/s over the network, UINT64_MAX: unknown yet */
+    uint64_t eta_s;       /* UINT64_MAX: unknown */
+};
+typedef void (*progress_sink_fn)(void *ctx, const struct progress_report *r);
+
 struct progress {
     bool live;      /* redraw a line on the terminal */
     bool periodic;  /* log a line every PROGRESS_LOG_INTERVAL_MS */
+    progress_sink_fn sink; /* also told every update, whatever is shown (may be NULL) */
+    void *sink_ctx;
     uint64_t start_ms, last_draw_ms, last_log_ms;
     struct progress_sample samples[PROGRESS_SAMPLES];
     size_t nsamples;

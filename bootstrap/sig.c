@@ -9,6 +9,7 @@
 #include "sig.h"
 
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t stop_signo;
@@ -65,4 +66,20 @@ void sig_set_tty_restore(int fd, const struct termios *t)
 void sig_clear_tty_restore(void)
 {
     tty_fd = -1;
+}
+
+bool sig_sleep_ms(uint64_t ms)
+{
+    struct timespec ts;
+
+    while (ms > 0) {
+        uint64_t step = ms > 100 ? 100 : ms;
+        if (sig_stop_requested())
+            return false;
+        ts.tv_sec = 0;
+        ts.tv_nsec = (long)step * 1000000L;
+        (void)nanosleep(&ts, NULL);
+        ms -= step;
+    }
+    return !sig_stop_requested();
 }

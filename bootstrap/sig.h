@@ -24,4 +24,8 @@ void sig_reset(void);
 void sig_set_tty_restore(int fd, const struct termios *t);
 void sig_clear_tty_restore(void);
 
+/* Sleep ms milliseconds in steps of at most 100 ms, unless the stop flag rises: then
+ * false at once. The one interruptible sleep of the program (retries, lock waits). */
+bool sig_sleep_ms(uint64_t ms);
+
 #endif /* BS_SIG_H */

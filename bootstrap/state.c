@@ -11,6 +11,7 @@
 #include <cJSON.h>
 
 #include "fsx.h"
+#include "jsonx.h"
 #include "log.h"
 
 static const char *const phase_names[STATE_NPHASES] = {"detect", "auth", "fetch", "unpack",
@@ -231,7 +232,8 @@ static cJSON *build(const struct state *st)
 
     ok = ok && (o = cJSON_AddObjectToObject(root, "progress")) != NULL;
     ok = ok && add_str(o, "item", st->progress_item) && add_num(o, "done", st->progress_done) &&
-         add_num(o, "total", st->progress_total) && add_time(o, "at", st->progress_at);
+         add_num(o, "total", st->progress_total) && add_num(o, "rate", st->progress_rate) &&
+         add_time(o, "at", st->progress_at);
 
     if (ok && st->last_error.set) {
         const struct state_error *e = &st->last_error;
@@ -309,11 +311,8 @@ static void rd_u64(struct rd *r, const cJSON *o, const char *k, uint64_t *dst)
 
     if (r->rc || !v || cJSON_IsNull(v))
         return;
-    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || v->valuedouble > 9007199254740992.0) {
+    if (!jsonx_u64(v, UINT64_MAX, dst))
         r->rc = diag_set(r->d, BS_E_PARSE, "state: '%s' is not a whole number", k);
-        return;
-    }
-    *dst = (uint64_t)v->valuedouble;
 }
 
 static void rd_uint(struct rd *r, const cJSON *o, const char *k, unsigned *dst)
@@ -510,6 +509,7 @@ static void parse_tree(struct rd *r, const cJSON *root, struct state *st)
         rd_str(r, o, "item", st->progress_item, sizeof(st->progress_item));
         rd_u64(r, o, "done", &st->progress_done);
         rd_u64(r, o, "total", &st->progress_total);
+        rd_u64(r, o, "rate", &st->progress_rate);
         rd_time(r, o, "at", &st->progress_at);
     }
     if ((o = rd_obj(r, root, "last_error")) != NULL) {

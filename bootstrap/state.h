@@ -137,6 +137,7 @@ struct state {
     char progress_item[256];
     uint64_t progress_done;
     uint64_t progress_total; /* 0 = unknown */
+    uint64_t progress_rate;  /* bytes/s of the running download; 0 = unknown */
     int64_t progress_at;
 
     struct state_error last_error;

@@ -15,9 +15,9 @@ void version_print(FILE *f)
     const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
 
     fprintf(f, "%s %s\n", BS_PROGRAM, BS_VERSION);
-    fprintf(f, "  libcurl    %s (TLS: %s%s%s)\n", cv->version, cv->ssl_version ? cv->ssl_version : "none",
-            (cv->features & CURL_VERSION_HTTP2) ? ", HTTP/2" : "",
-            cv->ares ? ", c-ares" : "");
+    fprintf(f, "  libcurl    %s (TLS: %s%s%s)\n", cv->version,
+            cv->ssl_version ? cv->ssl_version : "none",
+            (cv->features & CURL_VERSION_HTTP2) ? ", HTTP/2" : "", cv->ares ? ", c-ares" : "");
     fprintf(f, "  libarchive %s\n", archive_version_details());
     fprintf(f, "  cJSON      %s\n", cJSON_Version());
     fprintf(f, "  OpenSSL    %s\n", OpenSSL_version(OPENSSL_VERSION));
@@ -34,8 +34,9 @@ const char *version_user_agent(void)
 
     if (!ua[0]) {
         const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
-        (void)snprintf(ua, sizeof(ua), "%s/%s (finnish-tts-launchable; +hf_hub-compatible) libcurl/%s",
-                       BS_PROGRAM, BS_VERSION, cv->version);
+        (void)snprintf(ua, sizeof(ua),
+                       "%s/%s (finnish-tts-launchable; +hf_hub-compatible) libcurl/%s", BS_PROGRAM,
+                       BS_VERSION, cv->version);
     }
     return ua;
 }

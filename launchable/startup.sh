@@ -101,9 +101,12 @@ else
 fi
 
 # ---- 2. stable names -----------------------------------------------------------------------
-as_root mkdir -p "$ROOT/usr/local/bin" "$ROOT/usr/local/share"
+as_root mkdir -p "$ROOT/usr/local/bin" "$ROOT/usr/local/share/doc"
 as_root ln -sfn "$OPT/bin/bootstrap" "$ROOT/usr/local/bin/bootstrap"
 as_root ln -sfn "$OPT/share/bootstrap" "$ROOT/usr/local/share/bootstrap"
+if [ -d "$OPT/share/doc/bootstrap" ]; then
+    as_root ln -sfn "$OPT/share/doc/bootstrap" "$ROOT/usr/local/share/doc/bootstrap"
+fi
 BIN=/usr/local/bin/bootstrap
 CONFIG=/usr/local/share/bootstrap/launchable.json
 VERSION=$("$OPT/bin/bootstrap" --version 2>/dev/null | head -n1 || true)

@@ -464,7 +464,9 @@ if [ "$DIST" = 1 ]; then
     # a reproducible tar.gz (sorted names, fixed times and owners, gzip without a name or time).
     BUNDLE=$DISTDIR/bundle
     rm -rf "$BUNDLE"
-    mkdir -p "$BUNDLE/bin" "$BUNDLE/share/bootstrap/fish-speech-patches"
+    mkdir -p "$BUNDLE/bin" "$BUNDLE/share/bootstrap/fish-speech-patches" "$BUNDLE/share/doc/bootstrap"
+    # the documentation every --help cites (bootstrap finds it at ../share/doc/bootstrap)
+    install -m 0644 "$REPO"/docs/*.md "$BUNDLE/share/doc/bootstrap/"
     install -m 0755 "$OUTDIR/bootstrap" "$BUNDLE/bin/bootstrap"
     install -m 0644 "$REPO/launchable/launchable.json" "$REPO/launchable/bootstrap.service" \
         "$REPO/launchable/train_guard.py" "$REPO/launchable/fish-speech-requirements.txt" \

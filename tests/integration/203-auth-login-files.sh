@@ -34,9 +34,10 @@ limit=$((1000 * $(slow_factor)))   # valgrind alone takes a second to start
 [ "$ms" -lt "$limit" ] || fail "took $ms ms (must not wait)"
 assert_contains "$T/err" "no terminal to ask for a token on"
 assert_contains "$T/err" "1. at a terminal (most secure): bootstrap login"
-assert_contains "$T/err" "2. from the environment: export HF_TOKEN=hf_... ; bash setup.sh"
-assert_contains "$T/err" "or: printf '%s' \"\$HF_TOKEN\" | bootstrap login --token-stdin"
-assert_contains "$T/err" "3. a .env file: cp .env.example .env"
+assert_contains "$T/err" "2. with the token in HF_TOKEN: printf '%s' \"\$HF_TOKEN\" | bootstrap login --token-stdin"
+# a binary built in the source tree offers setup.sh and .env, naming the folder they are in
+assert_contains "$T/err" "3. from the source tree ($REPO_ROOT): export HF_TOKEN=hf_... ; bash setup.sh"
+assert_contains "$T/err" "or: cp .env.example .env ; put HF_TOKEN=hf_... in .env ; bash setup.sh"
 [ ! -e "$T/hf/token" ] || fail "a token file appeared"
 run_bs BOOTSTRAP_NON_INTERACTIVE=1 -- login --non-interactive
 assert_rc 4

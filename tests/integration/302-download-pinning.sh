@@ -89,7 +89,7 @@ assert_contains "$T/err" "is now called"
 
 # -- two processes, one cache -------------------------------------------------------------
 rm -rf "$T/hf"
-mock_ctl set '{"cdn_rate_bps": 1000000}' >/dev/null
+mock_ctl set '{"cdn_rate_bps": 100000}' >/dev/null # slow enough to be caught mid-way on a busy machine
 env -i PATH="$PATH" HOME="$T/home" HF_HOME="$T/hf" TMPDIR="$T/tmp" HF_ENDPOINT="$HF_ENDPOINT" \
     HF_TOKEN="$TOKEN_OK" ASAN_OPTIONS="${ASAN_OPTIONS:-}" "${BS_EXEC[@]}" download "$REPO" -q \
     >"$T/bg.out" 2>"$T/bg.err" &

@@ -28,7 +28,7 @@ run_bs -- unpack "$W/a.tar.gz"
 assert_rc 2
 run_bs -- unpack --max-bytes lots "$W/a.tar.gz" "$W/d"
 assert_rc 2
-assert_contains "$T/err" "bad number 'lots' for --max-bytes"
+assert_contains "$T/err" "bad --max-bytes 'lots'"
 run_bs -- unpack --max-path 5000 "$W/a.tar.gz" "$W/d"
 assert_rc 2
 run_bs -- unpack --bogus "$W/a.tar.gz" "$W/d"

@@ -68,8 +68,12 @@ mock_faults '[]'
 BS_STDIN=$T/token run_bs -- "${args[@]}" --token-stdin --resume
 assert_rc 0
 check_files
-# "model: 5 files in DIR (N bytes downloaded now)": the resume fetched only what was missing
-again=$(sed -n 's/^model: .*(\([0-9]*\) bytes downloaded now)$/\1/p' "$T/err")
+# "model: 5 files, 25.0 MiB, in DIR (12.3 MiB downloaded now)": the resume fetched only what
+# was missing (sizes in the units a person reads)
+again=$(sed -n 's/^model: .*(\([0-9.]* [KMG]*i*B\) downloaded now)$/\1/p' "$T/err" |
+    "$PYTHON" -c 'import sys
+n, u = sys.stdin.read().split()
+print(int(float(n) * {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}[u]))')
 [ -n "$again" ] || fail "no download summary in the output"
 [ "$again" -lt "$size" ] || fail "the resume downloaded $again bytes, model.pth has $size: it started over"
 echo "the resume after the kill fetched $again bytes (model.pth: $size)"

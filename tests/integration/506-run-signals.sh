@@ -25,7 +25,9 @@ interrupt() {   # interrupt SIGNAL EXPECTED_STATUS PHASE
     assert_eq "$(state_field 's["last_error"]["exit"]')" "$want"
     run_bs -- status
     assert_contains "$T/out" "interrupted in phase $phase (state kept)"
-    assert_contains "$T/out" "continue with: bootstrap --resume"
+    # the token came on stdin and was never stored: the step feeds it again, and keeps
+    # --config and --allow-no-gpu
+    assert_contains "$T/out" "continue with: printf '%s' \"\$HF_TOKEN\" | bootstrap --resume --token-stdin --config '$T/manifest.json' --allow-no-gpu"
 }
 
 # SIGINT while waiting in auth

@@ -12,8 +12,9 @@ need_cmd tar sha256sum curl
 
 # the release bundle: bin/bootstrap + share/bootstrap/ (docs/launchable.md)
 B=$T/bundle
-mkdir -p "$B/bin" "$B/share/bootstrap"
+mkdir -p "$B/bin" "$B/share/bootstrap" "$B/share/doc/bootstrap"
 cp "$BOOTSTRAP" "$B/bin/bootstrap"
+cp "$REPO_ROOT"/docs/*.md "$B/share/doc/bootstrap/"
 cp "$REPO_ROOT"/launchable/{launchable.json,bootstrap.service,train_finnish.sh,fi_normalize.py,prepare_data.py} \
     "$B/share/bootstrap/"
 tar -czf "$T/bundle.tar.gz" -C "$B" bin share
@@ -55,6 +56,16 @@ startup BOOTSTRAP_BUNDLE_SHA256="$sha" HF_TOKEN="$TOK" HF_ENDPOINT="$HF_ENDPOINT
 [ -x "$R/usr/local/bin/bootstrap" ] || fail "no $R/usr/local/bin/bootstrap"
 assert_eq "$(readlink "$R/usr/local/bin/bootstrap")" "$R/opt/bootstrap/$sha/bin/bootstrap"
 [ -f "$R/usr/local/share/bootstrap/launchable.json" ] || fail "the manifest is not installed"
+# every file the installed binary's --help cites exists on the instance (issue 14 #7)
+for c in "" run status detect login logout whoami download unpack; do
+    # shellcheck disable=SC2086
+    "$R/usr/local/bin/bootstrap" $c --help >"$T/help.txt" 2>&1 || fail "bootstrap $c --help"
+    grep -q "docs/" "$T/help.txt" && fail "bootstrap $c --help cites docs/ (not on an instance)"
+    { grep -oE '/[^ ()]*\.md' "$T/help.txt" || true; } | sort -u >"$T/cited"
+    while read -r f; do
+        [ -f "$f" ] || fail "bootstrap $c --help cites $f, which the bundle does not ship"
+    done <"$T/cited"
+done
 "${BS_WRAP[@]+"${BS_WRAP[@]}"}" "$R/usr/local/bin/bootstrap" --version >/dev/null || fail "the installed bootstrap does not run"
 assert_file_sha256 "$T/userhome/.cache/huggingface/token" "$(printf '%s' "$TOK" | sha256sum | cut -d' ' -f1)"
 assert_contains "$T/out" "the HF_TOKEN launch parameter is stored for $ME"

@@ -163,10 +163,10 @@ static void test_syntax(void)
 
 static void test_guidance(void)
 {
-    char g[512], u[256];
+    char g[1024], u[256];
     struct bs_diag d;
 
-    auth_login_guidance(NULL, g, sizeof(g));
+    auth_login_guidance(NULL, g, sizeof(g)); /* from build/test: the source tree is found */
     CHECK(strstr(g, "bootstrap login\n") != NULL);
     CHECK(strstr(g, "export HF_TOKEN=hf_... ; bash setup.sh") != NULL);
     CHECK(strstr(g, "printf '%s' \"$HF_TOKEN\" | bootstrap login --token-stdin") != NULL);
@@ -174,8 +174,18 @@ static void test_guidance(void)
     CHECK(strstr(g, "https://huggingface.co/settings/tokens") != NULL);
     /* it must fit a bs_diag hint whole */
     CHECK(strlen(g) + 1 < sizeof(d.hint));
-    auth_login_guidance("http://127.0.0.1:5555", g, sizeof(g));
-    CHECK(strstr(g, "http://127.0.0.1:5555/settings/tokens") != NULL);
+    {
+        static struct hf_env e;
+        memset(&e, 0, sizeof(e));
+        snprintf(e.endpoint, sizeof(e.endpoint), "http://127.0.0.1:5555");
+        e.under_systemd = true;
+        auth_login_guidance(&e, g, sizeof(g));
+        CHECK(strstr(g, "http://127.0.0.1:5555/settings/tokens") != NULL);
+        /* under the unit: no setup.sh or .env (not on an installed instance) */
+        CHECK(strstr(g, "setup.sh") == NULL);
+        CHECK(strstr(g, ".env") == NULL);
+        CHECK(strstr(g, "sudo systemctl restart bootstrap") != NULL);
+    }
 
     auth_repo_url(NULL, "model", "fishaudio/openaudio-s1-mini", u, sizeof(u));
     CHECK_STR(u, "https://huggingface.co/fishaudio/openaudio-s1-mini");

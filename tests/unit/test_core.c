@@ -88,6 +88,35 @@ static void test_paths(void)
             fprintf(stderr, "path case %zu: '%s'\n", i, cases[i].p);
         CHECK(path_is_safe_relative(cases[i].p) == cases[i].ok);
     }
+    /* the one walker under the rules of its other users */
+    {
+        struct path_walk arch = {.flags = PATH_SKIP_DOT, .max_component = 255, .max_depth = 3};
+        struct path_walk link = {.flags = PATH_SKIP_DOT | PATH_LEADING_UP | PATH_BACKSLASH_OK};
+        struct path_walk hub = {.flags = PATH_NO_GIT, .max_component = 255, .max_len = 1024};
+        char norm[64];
+
+        CHECK_INT(path_walk("./a//b/./c/", &arch, norm, sizeof(norm)), PATH_OK);
+        CHECK_STR(norm, "a/b/c");
+        CHECK_INT(arch.depth, 3);
+        CHECK_INT(path_walk("a/b/c/d", &arch, norm, sizeof(norm)), PATH_TOO_DEEP);
+        CHECK_INT(path_walk("./", &arch, norm, sizeof(norm)), PATH_OK);
+        CHECK_STR(norm, "");
+        CHECK_INT(path_walk("a/../b", &arch, NULL, 0), PATH_DOTDOT);
+        CHECK_INT(path_walk("/a", &arch, NULL, 0), PATH_ABSOLUTE);
+        CHECK_INT(path_walk("a\\b", &arch, NULL, 0), PATH_BACKSLASH);
+        CHECK_INT(path_walk("a/b\x01", &arch, NULL, 0), PATH_CONTROL);
+        CHECK_INT(path_walk("abcdefgh/ijklmnop", &arch, norm, 8), PATH_TOO_LONG);
+        CHECK_INT(path_walk("../../x", &link, NULL, 0), PATH_OK);
+        CHECK_INT(link.up, 2);
+        CHECK_INT(link.depth, 1);
+        CHECK_INT(path_walk("x/../y", &link, NULL, 0), PATH_DOTDOT_LATE);
+        CHECK_INT(path_walk("a\\b", &link, NULL, 0), PATH_OK);
+        CHECK_INT(path_walk("a/.GiT/config", &hub, NULL, 0), PATH_GIT);
+        CHECK_INT(path_walk("a/.gitattributes", &hub, NULL, 0), PATH_OK);
+        CHECK_INT(path_walk("a/./b", &hub, NULL, 0), PATH_DOT);
+        CHECK_INT(path_depth("a/b/c"), 3);
+        CHECK_INT(path_depth("a/../c"), -1);
+    }
     CHECK_INT(path_join(out, sizeof(out), "/a/", "/b"), BS_OK);
     CHECK_STR(out, "/a/b");
     CHECK_INT(path_join(out, sizeof(out), "/aaaaaaaaaaaaaaa", "b"), BS_E_PARSE);

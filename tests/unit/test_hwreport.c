@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "check.h"
+#include "exec.h"
 #include "gpu_probe.h"
 #include "hwreport.h"
 
@@ -695,9 +696,9 @@ static void test_happy_exec(void)
     char *env[] = {(char *)(uintptr_t) "PATH=/usr/bin:/bin", (char *)(uintptr_t) "LANG=C", NULL};
     char *a_echo[] = {(char *)(uintptr_t) "sh", (char *)(uintptr_t) "-c",
                       (char *)(uintptr_t) "echo out; echo err >&2; env; exit 3", NULL};
-    struct gpu_exec_result r;
+    struct exec_result r;
 
-    CHECK_INT(gpu_exec_capture("/bin/sh", a_echo, env, 5000, 4096, &r, NULL), BS_OK);
+    CHECK_INT(exec_capture("/bin/sh", a_echo, env, 5000, 4096, &r, NULL), BS_OK);
     CHECK_INT(r.exit_code, 3);
     CHECK(strncmp(r.out, "out\n", 4) == 0);
     CHECK_STR(r.err, "err\n");
@@ -705,7 +706,7 @@ static void test_happy_exec(void)
     CHECK(strstr(r.out, "LANG=C\n") != NULL);
     CHECK(strstr(r.out, "HOME=") == NULL);
     CHECK(!r.timed_out && !r.too_large && !r.unreaped && r.exec_errno == 0);
-    gpu_exec_result_release(&r);
+    exec_result_release(&r);
 }
 
 static void test_sad_exec(void)
@@ -716,34 +717,34 @@ static void test_sad_exec(void)
     char *a_none[] = {(char *)(uintptr_t) "none", NULL};
     char *a_bg[] = {(char *)(uintptr_t) "sh", (char *)(uintptr_t) "-c",
                     (char *)(uintptr_t) "sleep 10 & echo started", NULL};
-    struct gpu_exec_result r;
+    struct exec_result r;
 
     /* A hang: killed at the deadline, and quickly. */
-    CHECK_INT(gpu_exec_capture("/bin/sleep", a_sleep, env, 200, 4096, &r, NULL), BS_OK);
+    CHECK_INT(exec_capture("/bin/sleep", a_sleep, env, 200, 4096, &r, NULL), BS_OK);
     CHECK(r.timed_out);
     CHECK(!r.unreaped);
     CHECK_INT(r.term_signal, 9);
     CHECK_INT(r.exit_code, -1);
     CHECK(r.elapsed_ms >= 190 && r.elapsed_ms < 2000);
-    gpu_exec_result_release(&r);
+    exec_result_release(&r);
 
     /* A grandchild holding the pipe is killed with the group. */
-    CHECK_INT(gpu_exec_capture("/bin/sh", a_bg, env, 300, 4096, &r, NULL), BS_OK);
+    CHECK_INT(exec_capture("/bin/sh", a_bg, env, 300, 4096, &r, NULL), BS_OK);
     CHECK(r.timed_out);
     CHECK(r.elapsed_ms < 2000);
-    gpu_exec_result_release(&r);
+    exec_result_release(&r);
 
     /* Endless output: cut at the cap. */
-    CHECK_INT(gpu_exec_capture("/usr/bin/yes", a_yes, env, 5000, 4096, &r, NULL), BS_OK);
+    CHECK_INT(exec_capture("/usr/bin/yes", a_yes, env, 5000, 4096, &r, NULL), BS_OK);
     CHECK(r.too_large);
     CHECK(r.out_len <= 4096);
-    gpu_exec_result_release(&r);
+    exec_result_release(&r);
 
     /* Not there. */
-    CHECK_INT(gpu_exec_capture("/nonexistent/nvidia-smi", a_none, env, 1000, 4096, &r, NULL),
+    CHECK_INT(exec_capture("/nonexistent/nvidia-smi", a_none, env, 1000, 4096, &r, NULL),
               BS_OK);
     CHECK_INT(r.exec_errno, ENOENT);
-    gpu_exec_result_release(&r);
+    exec_result_release(&r);
 }
 
 static struct hw_report *detect(const char *fixture, bool with_smi, uint64_t timeout_ms)

@@ -201,6 +201,7 @@ static void test_sad_documents(void)
         {"{\"version\":1,\"phase\":\"dance\"}", BS_E_PARSE},
         {"{\"version\":1,\"created_at\":\"yesterday\"}", BS_E_PARSE},
         {"{\"version\":1,\"runs\":-1}", BS_E_PARSE},
+        {"{\"version\":1,\"runs\":1.5}", BS_E_PARSE}, /* was taken as 1 */
         {"{\"version\":1,\"phases\":[]}", BS_E_PARSE},
         {"{\"version\":1,\"fetch\":{\"files\":{}}}", BS_E_PARSE},
         {"{\"version\":1,\"fetch\":{\"files\":[1]}}", BS_E_PARSE},
@@ -307,32 +308,42 @@ static void test_happy_lock_conflict(void)
     lock_init(&l);
     lock_init(&l2);
     CHECK_INT(lock_peek(dir, &seen, &d), BS_E_NOTFOUND);
-    CHECK_INT(lock_acquire(&l, dir, &me, false, 0, 0, NULL, NULL, &d), BS_OK);
+    {
+        struct lock_request lr = {.dir = dir, .me = &me};
+        CHECK_INT(lock_acquire(&l, &lr, &d), BS_OK);
+    }
     CHECK_INT(lock_peek(dir, &seen, &d), BS_OK);
     CHECK_INT(seen.pid, (long)getpid());
     CHECK_STR(seen.what, "test parent");
     /* a second open file description in the same process conflicts like another process */
     diag_clear(&d);
-    CHECK_INT(lock_acquire(&l2, dir, &me, false, 0, 0, &seen, NULL, &d), BS_E_LOCKED);
+    {
+        struct lock_request lr = {.dir = dir, .me = &me};
+        CHECK_INT(lock_acquire(&l2, &lr, &d), BS_E_LOCKED);
+        seen = lr.holder;
+    }
     CHECK(strstr(d.msg, "another bootstrap is running (pid") != NULL);
     CHECK(strstr(d.msg, "2026-01-01T00:00:00Z") != NULL);
     CHECK(strstr(d.hint, "--wait") != NULL);
     /* waiting with a timeout gives up */
     diag_clear(&d);
-    CHECK_INT(lock_acquire(&l2, dir, &me, true, 20, 100, NULL, NULL, &d), BS_E_LOCKED);
+    {
+        struct lock_request lr = {.dir = dir, .me = &me, .wait = true, .poll_ms = 20,
+                                  .timeout_ms = 100};
+        CHECK_INT(lock_acquire(&l2, &lr, &d), BS_E_LOCKED);
+    }
     CHECK(strstr(d.msg, "gave up waiting") != NULL);
     /* a child waiting for the lock gets it once we release it */
     pid = fork();
     if (pid == 0) {
         struct lock lc;
         struct lock_info cme = {0, 0, "child"};
-        bool waited = false;
         lock_release(&l); /* the inherited descriptor would keep the lock alive */
         lock_init(&lc);
         cme.pid = (long)getpid();
-        _exit(lock_acquire(&lc, dir, &cme, true, 10, 5000, NULL, &waited, NULL) == BS_OK && waited
-                  ? 0
-                  : 1);
+        struct lock_request lr = {.dir = dir, .me = &cme, .wait = true, .poll_ms = 10,
+                                  .timeout_ms = 5000};
+        _exit(lock_acquire(&lc, &lr, NULL) == BS_OK && lr.waited ? 0 : 1);
     }
     usleep(100000);
     lock_release(&l);
