@@ -234,6 +234,25 @@ bool cache_blob_ok(const struct cache_repo *c, const char *etag, uint64_t size)
            ours(&st);
 }
 
+void cache_blob_unfreeze(const struct cache_repo *c, const char *etag)
+{
+    char p[PATH_MAX], dir[PATH_MAX];
+    struct stat st;
+    int fd;
+
+    if (cache_blob_path(c, etag, p, sizeof(p)) || path_dirname(p, dir, sizeof(dir)))
+        return;
+    if (access(dir, W_OK) != 0)
+        return; /* a cache made read-only on purpose (chmod -R a-w) stays so */
+    fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+        (st.st_mode & 07777) == 0444)
+        (void)fchmod(fd, file_mode()); /* ctime only: the mtime checks are not disturbed */
+    (void)close(fd);
+}
+
 bool cache_pointer_ok(const struct cache_repo *c, const char *commit, const char *path,
                       const char *etag, uint64_t size, bool no_symlinks)
 {

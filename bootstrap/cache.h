@@ -78,6 +78,13 @@ enum bs_err cache_trusted(const struct cache_repo *c, struct bs_diag *d);
 
 /* True when blobs/<etag> is a regular file of exactly size bytes. */
 bool cache_blob_ok(const struct cache_repo *c, const char *etag, uint64_t size);
+/*
+ * Blobs are writable (0666 & ~umask), as huggingface_hub leaves them. One
+ * that bootstrap before 2026-12 made read-only (exactly 0444, owned by us, in
+ * a blobs/ folder we may write: a cache made read-only on purpose stays so)
+ * gets that mode back, so that `rm -r` of the cache asks nothing. Best effort.
+ */
+void cache_blob_unfreeze(const struct cache_repo *c, const char *etag);
 
 /*
  * True when snapshots/<commit>/<path> leads to blobs/<etag> (our relative link,

@@ -418,7 +418,7 @@ static enum bs_err on_probe(void *ctx, struct fetch_job *job, const struct http_
          cache_unsynced_path(&c->cr, it->etag, job->unsynced_path, sizeof(job->unsynced_path))))
         return diag_set(d, BS_E_USAGE, "cache path too long");
     (void)snprintf(job->tag, sizeof(job->tag), "%s:%" PRIu64, it->etag, m.size);
-    job->final_mode = 0444; /* a hard link in a local dir must not be edited in place */
+    job->final_mode = 0; /* the partial's 0666 & ~umask, as huggingface_hub leaves a blob */
     return BS_OK;
 }
 
@@ -669,6 +669,8 @@ static enum bs_err snapshot_offline(struct dl_ctx *c, struct dl_result *res, str
                 first_missing = it->f.path;
             continue;
         }
+        if (it->st == IT_CACHED)
+            cache_blob_unfreeze(&c->cr, it->etag);
         us = it->st == IT_CACHED ? blob_unsynced(c, it->etag) : US_NONE;
         if ((c->rq->verify || us == US_OTHER_BOOT ||
              (lv == LV_NONE && cache_blob_suspect(&c->cr, c->commit, it->f.path, it->etag))) &&
@@ -734,6 +736,8 @@ static enum bs_err classify_items(struct dl_ctx *c, bool *all_present, struct bs
             it->st = IT_LOCAL_FRESH;
         }
         blob = it->st == IT_CACHED && cache_blob_ok(&c->cr, it->etag, it->size);
+        if (blob)
+            cache_blob_unfreeze(&c->cr, it->etag);
         us = blob ? blob_unsynced(c, it->etag) : US_NONE;
         if ((c->rq->verify || suspect || us == US_OTHER_BOOT) && lv != LV_BLOB_GOOD && blob) {
             bool ok;
