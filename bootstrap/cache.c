@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +31,10 @@
     "#\thttps://bford.info/cachedir/\n"
 
 #define COPY_BUF (256 * 1024)
+
+#ifndef FICLONE
+#define FICLONE _IOW(0x94, 9, int) /* linux/fs.h: share the source's extents (btrfs, XFS, bcachefs) */
+#endif
 
 /* 0666 & ~umask, what a freshly created file gets (huggingface_hub's _chmod_and_move). */
 static mode_t file_mode(void)
@@ -225,6 +230,25 @@ bool cache_blob_ok(const struct cache_repo *c, const char *etag, uint64_t size)
         return false;
     return lstat(p, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == size &&
            ours(&st);
+}
+
+void cache_blob_unfreeze(const struct cache_repo *c, const char *etag)
+{
+    char p[PATH_MAX], dir[PATH_MAX];
+    struct stat st;
+    int fd;
+
+    if (cache_blob_path(c, etag, p, sizeof(p)) || path_dirname(p, dir, sizeof(dir)))
+        return;
+    if (access(dir, W_OK) != 0)
+        return; /* a cache made read-only on purpose (chmod -R a-w) stays so */
+    fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+        (st.st_mode & 07777) == 0444)
+        (void)fchmod(fd, file_mode()); /* ctime only: the mtime checks are not disturbed */
+    (void)close(fd);
 }
 
 bool cache_pointer_ok(const struct cache_repo *c, const char *commit, const char *path,
@@ -526,9 +550,12 @@ enum bs_err cache_place_file(const char *src, const char *dst, bool allow_link, 
                           tmp, strerror(errno));
             goto out;
         }
-        rc = copy_fd(in, out, src, dst, d);
-        if (rc)
-            goto out;
+        /* a reflink where the file system has them: instant, no extra space until written */
+        if (ioctl(out, FICLONE, in) != 0) {
+            rc = copy_fd(in, out, src, dst, d);
+            if (rc)
+                goto out;
+        }
         if (fsync(out) < 0) {
             rc = diag_set(d, errno == ENOSPC ? BS_E_NOSPACE : BS_E_IO, "cannot fsync '%s': %s",
                           tmp, strerror(errno));
@@ -684,15 +711,13 @@ static enum bs_err write_if_missing(const char *p, const char *text, struct bs_d
 }
 
 enum bs_err cache_local_materialise(const char *dir, const char *path, const char *blob,
-                                    const char *commit, const char *etag, bool allow_link,
-                                    bool *linked, struct bs_diag *d)
+                                    const char *commit, const char *etag, struct bs_diag *d)
 {
     char p[PATH_MAX], mp[PATH_MAX], hf[PATH_MAX], tmp[PATH_MAX], meta[256];
-    struct stat a, b;
     struct timespec now;
+    bool linked = false;
     enum bs_err rc;
 
-    *linked = false;
     if (!path_is_safe_relative(path) || joinf(p, sizeof(p), "%s/%s", dir, path) ||
         metadata_path(dir, path, mp, sizeof(mp)) ||
         joinf(hf, sizeof(hf), "%s/.cache/huggingface", dir))
@@ -706,15 +731,10 @@ enum bs_err cache_local_materialise(const char *dir, const char *path, const cha
         rc = write_if_missing(tmp, CACHEDIR_TAG, d);
     if (rc)
         return rc;
-    if (stat(blob, &b) < 0)
-        return diag_set(d, BS_E_IO, "cannot stat '%s': %s", blob, strerror(errno));
-    if (lstat(p, &a) == 0 && S_ISREG(a.st_mode) && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
-        *linked = true; /* already our hard link */
-    } else {
-        rc = cache_place_file(blob, p, allow_link, linked, d);
-        if (rc)
-            return rc;
-    }
+    /* never a hard link: an edit of the user's file must not reach the cache */
+    rc = cache_place_file(blob, p, false, &linked, d);
+    if (rc)
+        return rc;
     (void)clock_gettime(CLOCK_REALTIME, &now);
     if (cache_format_local_metadata(commit, etag,
                                     (double)now.tv_sec + (double)now.tv_nsec / 1e9 + 0.000001,

@@ -79,6 +79,13 @@ enum bs_err cache_trusted(const struct cache_repo *c, struct bs_diag *d);
 
 /* True when blobs/<etag> is a regular file of exactly size bytes. */
 bool cache_blob_ok(const struct cache_repo *c, const char *etag, uint64_t size);
+/*
+ * Blobs are writable (0666 & ~umask), as huggingface_hub leaves them. One
+ * that bootstrap before 2026-12 made read-only (exactly 0444, owned by us, in
+ * a blobs/ folder we may write: a cache made read-only on purpose stays so)
+ * gets that mode back, so that `rm -r` of the cache asks nothing. Best effort.
+ */
+void cache_blob_unfreeze(const struct cache_repo *c, const char *etag);
 
 /*
  * True when snapshots/<commit>/<path> leads to blobs/<etag> (our relative link,
@@ -113,8 +120,8 @@ bool cache_modified_after(double mtime, double recorded);
 /*
  * True when blobs/<etag> was written after snapshots/<commit>/<path> (a
  * symlink) was made: someone edited the blob in place (through the link, or
- * through a hard link in a local dir). The caller re-hashes it. False when
- * either is missing or the entry is not a symlink.
+ * through a hard link that an older version put in a local dir). The caller
+ * re-hashes it. False when either is missing or the entry is not a symlink.
  */
 bool cache_blob_suspect(const struct cache_repo *c, const char *commit, const char *path,
                         const char *etag);
@@ -143,7 +150,8 @@ void cache_unlock(int fd);
 
 /*
  * Copy src to dst atomically (temp in dst's folder + rename): a hard link
- * when allowed, else copy_file_range / read-write. *linked tells which.
+ * when allowed, else a reflink (FICLONE) where the file system has them,
+ * else copy_file_range / read-write. *linked tells whether it is a hard link.
  */
 enum bs_err cache_place_file(const char *src, const char *dst, bool allow_link, bool *linked,
                              struct bs_diag *d);
@@ -187,13 +195,13 @@ enum bs_err cache_local_set_aside(const char *dir, const char *path, char *out, 
                                   struct bs_diag *d);
 
 /*
- * Put blob at <dir>/<path> (hard link when allowed and possible, else copy),
- * write <dir>/.cache/huggingface/{.gitignore,CACHEDIR.TAG} and
- * download/<path>.metadata with commit, etag and now. *linked tells whether
- * a hard link was made.
+ * Put a copy of blob at <dir>/<path> (a reflink where the file system can,
+ * else copy_file_range / read-write; never a hard link, so that editing the
+ * local file never changes the cache), write
+ * <dir>/.cache/huggingface/{.gitignore,CACHEDIR.TAG} and
+ * download/<path>.metadata with commit, etag and now.
  */
 enum bs_err cache_local_materialise(const char *dir, const char *path, const char *blob,
-                                    const char *commit, const char *etag, bool allow_link,
-                                    bool *linked, struct bs_diag *d);
+                                    const char *commit, const char *etag, struct bs_diag *d);
 
 #endif /* BS_CACHE_H */

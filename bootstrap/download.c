@@ -190,6 +190,23 @@ static bool same_device(const char *a, const char *b)
     return stat(pa, &sa) == 0 && stat(pb, &sb) == 0 && sa.st_dev == sb.st_dev;
 }
 
+/*
+ * True when the item's local-dir file is the blob itself: a hard link that
+ * bootstrap before 2026-12 made. It is replaced by a copy, so that an edit of
+ * the user's file cannot reach the cache.
+ */
+static bool local_is_blob(struct dl_ctx *c, const struct dl_item *it)
+{
+    char p[PATH_MAX], blob[PATH_MAX];
+    struct stat ps, bs;
+
+    return c->rq->local_dir &&
+           snprintf(p, sizeof(p), "%s/%s", c->rq->local_dir, it->f.path) < (int)sizeof(p) &&
+           cache_blob_path(&c->cr, it->etag, blob, sizeof(blob)) == BS_OK &&
+           lstat(p, &ps) == 0 && S_ISREG(ps.st_mode) && stat(blob, &bs) == 0 &&
+           bs.st_dev == ps.st_dev && bs.st_ino == ps.st_ino;
+}
+
 /* ---- verification of what is cached ---- */
 
 /* Remove a blob that failed verification and the snapshot entry that leads to it. */
@@ -280,8 +297,10 @@ enum local_verdict { LV_NONE = 0, LV_BLOB_GOOD, LV_BLOB_BAD };
  * A local file whose metadata names the etag but which was modified after it
  * (mtime or size; with --verify any such file) is hashed. Same content: only
  * touched, the metadata is written anew later. Other content: the user's copy
- * is moved aside (never deleted) and, when it is a hard link of the blob, the
- * blob is bad too (LV_BLOB_BAD): the caller removes it and fetches again.
+ * is moved aside (never deleted) and, when it is a hard link of the blob (an
+ * older version made those), the blob is bad too (LV_BLOB_BAD): the caller
+ * removes it and fetches again. A copy's edit leaves the blob alone: the
+ * file is put back from the cache.
  */
 static enum bs_err local_edit_check(struct dl_ctx *c, const struct dl_item *it,
                                     enum local_verdict *v, struct bs_diag *d)
@@ -397,7 +416,7 @@ static enum bs_err on_probe(void *ctx, struct fetch_job *job, const struct http_
          cache_unsynced_path(&c->cr, it->etag, job->unsynced_path, sizeof(job->unsynced_path))))
         return diag_set(d, BS_E_USAGE, "cache path too long");
     (void)snprintf(job->tag, sizeof(job->tag), "%s:%" PRIu64, it->etag, m.size);
-    job->final_mode = 0444; /* a hard link in a local dir must not be edited in place */
+    job->final_mode = 0; /* the partial's 0666 & ~umask, as huggingface_hub leaves a blob */
     return BS_OK;
 }
 
@@ -537,9 +556,13 @@ static enum bs_err fill_result(struct dl_ctx *c, struct dl_result *res, struct b
     return BS_OK;
 }
 
+/*
+ * The local dir gets copies (reflinks where the file system has them), never
+ * hard links: huggingface_hub's local_dir holds real files too, and an edit
+ * there must not change the cache.
+ */
 static enum bs_err materialise_local(struct dl_ctx *c, struct bs_diag *d)
 {
-    bool allow_link = true;
     size_t i;
 
     if (!c->rq->local_dir)
@@ -547,29 +570,25 @@ static enum bs_err materialise_local(struct dl_ctx *c, struct bs_diag *d)
     for (i = 0; i < c->nitems; i++) {
         struct dl_item *it = &c->items[i];
         char blob[PATH_MAX];
-        bool linked = false;
         enum bs_err rc;
 
         if (it->st == IT_LOCAL_FRESH)
             continue;
         if (cache_blob_path(&c->cr, it->etag, blob, sizeof(blob)))
             return diag_set(d, BS_E_USAGE, "path too long");
-        if (!c->rq->verify && !it->fetched &&
-            cache_local_fresh(c->rq->local_dir, it->f.path, it->etag, it->size)) {
-            /* already there: refresh nothing (hf download would rewrite the metadata only) */
+        /* already there (--verify hashed it in local_edit_check): refresh nothing, as
+         * hf download would rewrite the metadata only; an old hard link becomes a copy */
+        if (!it->fetched && !local_is_blob(c, it) &&
+            cache_local_fresh(c->rq->local_dir, it->f.path, it->etag, it->size))
             continue;
-        }
         if (access(blob, F_OK) != 0) {
             /* huggingface_hub's no-symlink layout keeps the data in the snapshot */
             if (cache_snapshot_path(&c->cr, c->commit, it->f.path, blob, sizeof(blob)))
                 return diag_set(d, BS_E_USAGE, "path too long");
         }
-        rc = cache_local_materialise(c->rq->local_dir, it->f.path, blob, c->commit, it->etag,
-                                     allow_link, &linked, d);
+        rc = cache_local_materialise(c->rq->local_dir, it->f.path, blob, c->commit, it->etag, d);
         if (rc)
             return rc;
-        if (!linked)
-            allow_link = false; /* another file system: do not try again for every file */
     }
     return BS_OK;
 }
@@ -648,6 +667,8 @@ static enum bs_err snapshot_offline(struct dl_ctx *c, struct dl_result *res, str
                 first_missing = it->f.path;
             continue;
         }
+        if (it->st == IT_CACHED)
+            cache_blob_unfreeze(&c->cr, it->etag);
         us = it->st == IT_CACHED ? blob_unsynced(c, it->etag) : US_NONE;
         if ((c->rq->verify || us == US_OTHER_BOOT ||
              (lv == LV_NONE && cache_blob_suspect(&c->cr, c->commit, it->f.path, it->etag))) &&
@@ -713,6 +734,8 @@ static enum bs_err classify_items(struct dl_ctx *c, bool *all_present, struct bs
             it->st = IT_LOCAL_FRESH;
         }
         blob = it->st == IT_CACHED && cache_blob_ok(&c->cr, it->etag, it->size);
+        if (blob)
+            cache_blob_unfreeze(&c->cr, it->etag);
         us = blob ? blob_unsynced(c, it->etag) : US_NONE;
         if ((c->rq->verify || suspect || us == US_OTHER_BOOT) && lv != LV_BLOB_GOOD && blob) {
             bool ok;
@@ -937,25 +960,28 @@ static enum bs_err fetch_items(struct dl_ctx *c, const char *token, struct dl_re
             nfetch++;
         }
         if (c->rq->local_dir && it->st != IT_LOCAL_FRESH &&
-            !cache_local_fresh(c->rq->local_dir, it->f.path, it->etag, it->size)) {
-            need_local += it->size;
+            (local_is_blob(c, it) ||
+             !cache_local_fresh(c->rq->local_dir, it->f.path, it->etag, it->size))) {
+            need_local += it->size; /* a copy (a reflink would need less: cannot tell) */
             nlocal++;
         }
     }
     if (snprintf(blobs, sizeof(blobs), "%s/blobs", c->cr.dir) >= (int)sizeof(blobs))
         return diag_set(d, BS_E_USAGE, "cache path too long");
     if (c->rq->local_dir && same_device(blobs, c->rq->local_dir)) {
-        need_local = 0; /* hard links */
-    } else if (c->rq->local_dir) {
-        rc = space_check(c->rq->local_dir, need_local, nlocal, "choose a local dir on a larger disk",
-                     d);
-        if (rc)
-            return rc;
+        /* one disk holds the blobs and their copies */
+        rc = space_check(blobs, need + need_local, nfetch + nlocal,
+                         "free space on it, or choose a local dir on another disk", d);
+    } else {
+        rc = c->rq->local_dir ? space_check(c->rq->local_dir, need_local, nlocal,
+                                            "choose a local dir on a larger disk", d)
+                              : BS_OK;
+        if (!rc)
+            rc = space_check(blobs, need, nfetch,
+                             "move the Hugging Face cache to a larger disk (HF_HOME, or "
+                             "HF_HUB_CACHE for its hub folder alone)",
+                             d);
     }
-    rc = space_check(blobs, need, nfetch,
-                     "move the Hugging Face cache to a larger disk (HF_HOME, or HF_HUB_CACHE "
-                     "for its hub folder alone)",
-                     d);
     if (rc)
         return rc;
     if (nfetch == 0)

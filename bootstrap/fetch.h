@@ -170,7 +170,7 @@ struct fetch_job {
                                      when it finds this marker from another boot */
     char tag[192];               /* identity stored in the record */
     unsigned final_mode;         /* 0: keep; else the verified file's mode before the rename
-                                    (blobs: 0444, so an in-place edit of a link fails) */
+                                    (blobs: 0, they keep the partial's 0666 & ~umask) */
     void *user;                  /* borrowed: the caller's */
     /* results */
     enum fetch_job_state state;

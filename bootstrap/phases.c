@@ -470,7 +470,8 @@ static void url_basename(const char *url, char *out, size_t outlen)
 
 /*
  * After the download: check the pins, put a plain file where the entrypoint
- * expects it (<data dir>/<dest>/<file name>, a hard link or a copy), record it.
+ * expects it (<data dir>/<dest>/<file name>, a copy: a hard link would let an
+ * edit of it change the cache's blob, which is writable), record it.
  * src is the downloaded file (a snapshot symlink is resolved first).
  */
 static enum bs_err finish_artifact(struct run_ctx *c, const struct manifest_artifact *a,
@@ -511,7 +512,7 @@ static enum bs_err finish_artifact(struct run_ctx *c, const struct manifest_arti
             return rc;
         if (stat(dest, &sb) != 0 || (uint64_t)sb.st_size != size ||
             (c->o.force_mask & (1u << STATE_PHASE_FETCH))) {
-            if ((rc = cache_place_file(real, dest, true, &linked, d))) {
+            if ((rc = cache_place_file(real, dest, false, &linked, d))) {
                 diag_prefix(d, "artifact '%s'", a->name);
                 return rc;
             }

@@ -1,7 +1,7 @@
 #!/bin/bash
 # 301-download-local-dir: --local-dir, as fish-speech expects (checkpoints/openaudio-s1-mini).
-#   - every file is in DIR with the right content, as a hard link to the cache blob when
-#     both are on one file system;
+#   - every file is in DIR with the right content, as a real file of its own (a copy, never
+#     a hard link to the cache blob), as huggingface_hub's local_dir writes it;
 #   - DIR/.cache/huggingface/download/<path>.metadata has the three lines `hf download`
 #     writes (commit, etag, timestamp) and passes its freshness rule (mtime - 1 <= ts);
 #     DIR/.cache/huggingface/.gitignore is "*";
@@ -10,7 +10,7 @@
 #     from the cache without a download; with the cache gone but DIR fresh, nothing is
 #     downloaded either;
 #   - --include selects files with huggingface_hub's globs;
-#   - on another file system (a tmpfs, when we may mount one) the files are copies.
+#   - on another file system (a tmpfs, when we may mount one) the files are copies too.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 need_bootstrap
@@ -53,9 +53,10 @@ for f in json.load(sys.stdin)["files"]:
 }
 check_local "$L"
 
-# hard links to the blobs
+# copies of the blobs, not hard links (314 checks that an edit stays out of the cache)
 sha=$(expected_sha256 "$REPO" model.pth)
-assert_eq "$(stat -c %i "$L/model.pth")" "$(stat -c %i "$C/blobs/$sha")" "model.pth is a hard link"
+[ "$(stat -c %i "$L/model.pth")" != "$(stat -c %i "$C/blobs/$sha")" ] || fail "model.pth is a hard link"
+assert_eq "$(stat -c %h "$L/model.pth")" 1 "links count of model.pth"
 [ -L "$C/snapshots/$COMMIT/model.pth" ] || fail "the cache snapshot is missing"
 "$PYTHON" -c 'import json,sys; r=json.load(open(sys.argv[1])); assert all(f["local_path"].startswith(sys.argv[2]) for f in r["files"]), r' \
     "$T/out" "$L/" || fail "local_path does not point into the local dir"

@@ -333,7 +333,7 @@ static void test_token_file_kinds(void)
     if (geteuid() != 0) {
         write_text(e.token_path, "hf_TESTunreadableunread", 0000);
         CHECK_INT(find(&e, none, &t, warn, sizeof(warn), &d), BS_E_AUTH);
-        CHECK(strstr(d.msg, "cannot read") != NULL);
+        CHECK(strstr(d.msg, "cannot open") != NULL && strstr(d.msg, "Permission denied") != NULL);
         CHECK_INT(unlink(e.token_path), 0);
     }
     rm_rf(e.hf_home);

@@ -219,12 +219,11 @@ static void test_local_dir(void)
     put(blob, "hello world\n");
     (void)snprintf(local, sizeof(local), "%s/checkpoints/openaudio-s1-mini", root);
     CHECK(!cache_local_fresh(local, "config.json", ETAG_B, 12));
-    CHECK_INT(cache_local_materialise(local, "config.json", blob, COMMIT, ETAG_B, true, &linked,
-                                      &d),
-              BS_OK);
-    CHECK(linked);
+    CHECK_INT(cache_local_materialise(local, "config.json", blob, COMMIT, ETAG_B, &d), BS_OK);
+    /* a real file of its own, writable (0666 & ~umask): editing it leaves the blob alone */
     (void)snprintf(p, sizeof(p), "%s/config.json", local);
-    CHECK(stat(p, &a) == 0 && stat(blob, &b) == 0 && a.st_ino == b.st_ino);
+    CHECK(stat(p, &a) == 0 && stat(blob, &b) == 0 && a.st_ino != b.st_ino && a.st_nlink == 1);
+    CHECK((a.st_mode & 0200) != 0);
     (void)snprintf(meta, sizeof(meta), "%s/.cache/huggingface/download/config.json.metadata", local);
     data = slurp(meta, &n);
     CHECK(data && strncmp(data, COMMIT "\n" ETAG_B "\n", 41 + strlen(ETAG_B) + 1) == 0);
@@ -237,11 +236,8 @@ static void test_local_dir(void)
     CHECK(!cache_local_fresh(local, "config.json", ETAG_A, 12));
     CHECK(!cache_local_fresh(local, "config.json", ETAG_B, 13));
 
-    /* a copy instead of a link, in a sub-folder */
-    CHECK_INT(cache_local_materialise(local, "sub/x.bin", blob, COMMIT, ETAG_A, false, &linked,
-                                      &d),
-              BS_OK);
-    CHECK(!linked);
+    /* a copy in a sub-folder */
+    CHECK_INT(cache_local_materialise(local, "sub/x.bin", blob, COMMIT, ETAG_A, &d), BS_OK);
     (void)snprintf(p, sizeof(p), "%s/sub/x.bin", local);
     CHECK(stat(p, &a) == 0 && a.st_ino != b.st_ino && a.st_size == 12);
     CHECK(cache_local_fresh(local, "sub/x.bin", ETAG_A, 12));
@@ -266,6 +262,12 @@ static void test_local_dir(void)
         CHECK(stat(p, &a) != 0);
         CHECK_INT(cache_local_check(local, "sub/x.bin", ETAG_A, 12), CACHE_LOCAL_ABSENT);
     }
+
+    /* an old hard link of the blob is replaced by a copy; the blob keeps its bytes */
+    (void)snprintf(p, sizeof(p), "%s/config.json", local);
+    CHECK(unlink(p) == 0 && link(blob, p) == 0);
+    CHECK_INT(cache_local_materialise(local, "config.json", blob, COMMIT, ETAG_B, &d), BS_OK);
+    CHECK(stat(p, &a) == 0 && stat(blob, &b) == 0 && a.st_ino != b.st_ino && b.st_nlink == 1);
 
     /* place_file replaces an existing file atomically */
     (void)snprintf(p, sizeof(p), "%s/dst.txt", root);
