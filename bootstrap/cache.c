@@ -33,7 +33,8 @@
 #define COPY_BUF (256 * 1024)
 
 #ifndef FICLONE
-#define FICLONE _IOW(0x94, 9, int) /* linux/fs.h: share the source's extents (btrfs, XFS, bcachefs) */
+#define FICLONE                                                                                    \
+    _IOW(0x94, 9, int) /* linux/fs.h: share the source's extents (btrfs, XFS, bcachefs) */
 #endif
 
 /* 0666 & ~umask, what a freshly created file gets (huggingface_hub's _chmod_and_move). */

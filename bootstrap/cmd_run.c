@@ -174,30 +174,13 @@ static enum bs_err load_state(struct run_ctx *c, struct bs_diag *d)
     return rc;
 }
 
-/* Free bytes on the file system that holds path (or its nearest existing parent). */
-static bool free_bytes_at(const char *path, uint64_t *ret, dev_t *dev)
-{
-    char p[PATH_MAX];
-    struct stat st;
-
-    copy_str(p, sizeof(p), path);
-    while (stat(p, &st) != 0) {
-        char *slash = strrchr(p, '/');
-        if (!slash || slash == p)
-            return false;
-        *slash = '\0';
-    }
-    *dev = st.st_dev;
-    return disk_free_bytes(p, ret, NULL) == BS_OK;
-}
-
 /* Out of space: name the disk that is short, the Hugging Face cache's or the workspace's. */
 static void short_disk_step(const struct run_ctx *c, const char *resume, char *out, size_t n)
 {
     uint64_t fc = 0, fw = 0;
     dev_t dc = 0, dw = 0;
     char a[32];
-    bool kc = free_bytes_at(c->env.hub_cache, &fc, &dc), kw = free_bytes_at(c->workspace, &fw, &dw);
+    bool kc = disk_free_at(c->env.hub_cache, &fc, &dc), kw = disk_free_at(c->workspace, &fw, &dw);
 
     if (kc && (!kw || (dc != dw && fc <= fw))) {
         fmt_bytes(fc, a, sizeof(a));

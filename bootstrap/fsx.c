@@ -489,3 +489,23 @@ bool path_is_file(const char *p)
 
     return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
 }
+
+bool disk_free_at(const char *path, uint64_t *free_b, dev_t *dev)
+{
+    char p[PATH_MAX];
+    struct stat st;
+    size_t n = strlen(path);
+
+    if (n >= sizeof(p))
+        return false;
+    memcpy(p, path, n + 1);
+    while (stat(p, &st) != 0) {
+        char *slash = strrchr(p, '/');
+        if (!slash || slash == p)
+            return false;
+        *slash = '\0';
+    }
+    if (dev)
+        *dev = st.st_dev;
+    return disk_free_bytes(p, free_b, NULL) == BS_OK;
+}

@@ -10,6 +10,7 @@
 
 #include <curl/curl.h>
 #include <locale.h>
+#include <sys/resource.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -143,6 +144,22 @@ static int take_global_options(int argc, char **argv, int *verbose, bool *quiet,
     return o;
 }
 
+/*
+ * A dataset of thousands of files: the engine holds a lock, a partial and a resume record
+ * per file of a batch (download.c, DL_BATCH_FILES), plus its connections. The soft limit
+ * of open files (often 1024) goes up to the hard one, as Go's runtime and systemd's own
+ * services do; nothing else changes.
+ */
+static void raise_open_files(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max && rl.rlim_cur < 65536) {
+        rl.rlim_cur = rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 int main(int argc, char **argv)
 {
     const struct command *cmd;
@@ -153,6 +170,7 @@ int main(int argc, char **argv)
     bool bad = false;
 
     sig_install();
+    raise_open_files();
     /* UTF-8 character handling (libarchive needs it for zip names), independent of the
      * caller's locale; numbers and messages stay in the C locale. */
     if (!log_locale_utf8(NULL, 0))

@@ -373,7 +373,8 @@ static enum bs_err parse_requirements(const cJSON *obj, struct manifest_requirem
                                       struct bs_diag *d)
 {
     static const char *const keys[] = {
-        "gpus", "vram_gib", "compute_capability", "driver", "disk_gib", "ram_gib", NULL};
+        "gpus", "vram_gib", "compute_capability", "driver", "disk_gib", "ram_gib", "cache_gib",
+        NULL};
     char cc[16] = "";
     uint64_t gpus = 0, vram_gib = 0;
     enum bs_err rc;
@@ -384,7 +385,8 @@ static enum bs_err parse_requirements(const cJSON *obj, struct manifest_requirem
         (rc = get_str(obj, "compute_capability", "requirements", cc, sizeof(cc), d)) ||
         (rc = get_str(obj, "driver", "requirements", r->min_driver, sizeof(r->min_driver), d)) ||
         (rc = get_u64(obj, "disk_gib", "requirements", 1u << 20, &r->min_disk_gib, d)) ||
-        (rc = get_u64(obj, "ram_gib", "requirements", 1u << 16, &r->min_ram_gib, d)))
+        (rc = get_u64(obj, "ram_gib", "requirements", 1u << 16, &r->min_ram_gib, d)) ||
+        (rc = get_u64(obj, "cache_gib", "requirements", 1u << 20, &r->min_cache_gib, d)))
         return rc;
     r->min_gpus = (unsigned)gpus;
     r->min_vram_mib = vram_gib * 1024;
@@ -392,7 +394,8 @@ static enum bs_err parse_requirements(const cJSON *obj, struct manifest_requirem
              (has(obj, "vram_gib") ? MANIFEST_REQ_VRAM : 0) | (cc[0] ? MANIFEST_REQ_CC : 0) |
              (r->min_driver[0] ? MANIFEST_REQ_DRIVER : 0) |
              (has(obj, "disk_gib") ? MANIFEST_REQ_DISK : 0) |
-             (has(obj, "ram_gib") ? MANIFEST_REQ_RAM : 0);
+             (has(obj, "ram_gib") ? MANIFEST_REQ_RAM : 0) |
+             (has(obj, "cache_gib") ? MANIFEST_REQ_CACHE : 0);
     if (cc[0] && parse_cc(cc, &r->min_cc_major, &r->min_cc_minor))
         return diag_set(d, BS_E_USAGE, "requirements.compute_capability: '%s' is not like \"8.0\"",
                         cc);

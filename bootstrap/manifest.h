@@ -77,7 +77,12 @@ enum manifest_req_set {
     MANIFEST_REQ_DRIVER = 1u << 3,
     MANIFEST_REQ_DISK = 1u << 4,
     MANIFEST_REQ_RAM = 1u << 5,
+    MANIFEST_REQ_CACHE = 1u << 6,
 };
+
+/* Free space the Hugging Face cache needs when it is on another disk than the workspace
+ * (the model, 3.6 GB for openaudio-s1-mini, and the data archives): requirements.cache_gib. */
+#define MANIFEST_DEFAULT_CACHE_GIB 10
 
 struct manifest_requirements {
     unsigned set;          /* enum manifest_req_set bits */
@@ -88,6 +93,7 @@ struct manifest_requirements {
     char min_driver[32];   /* "535.104" or "", compared numerically by the detector */
     uint64_t min_disk_gib; /* free space where the workspace lives */
     uint64_t min_ram_gib;
+    uint64_t min_cache_gib; /* free space in the HF cache when it is on another disk */
 };
 
 struct manifest_env {

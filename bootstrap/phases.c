@@ -12,6 +12,7 @@
 
 #include "phases.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -26,6 +27,7 @@
 #include "hwreport.h"
 #include "launch.h"
 #include "log.h"
+#include "progress.h"
 #include "sha256.h"
 #include "sig.h"
 #include "tty.h"
@@ -81,7 +83,8 @@ void run_resume_command(const struct run_ctx *c, char *out, size_t outlen)
         return;
     }
     /* the options that chose where and how this run works must be given again */
-#define ADD(...) (o += (size_t)snprintf(opts + o, o < sizeof(opts) ? sizeof(opts) - o : 0, __VA_ARGS__))
+#define ADD(...)                                                                                   \
+    (o += (size_t)snprintf(opts + o, o < sizeof(opts) ? sizeof(opts) - o : 0, __VA_ARGS__))
     if (c->o.config)
         ADD(" --config '%s'", c->config_path[0] ? c->config_path : c->o.config);
     if (c->o.state_dir)
@@ -160,6 +163,38 @@ static void requirements_from_manifest(const struct run_ctx *c, struct hw_requir
     req->allow_no_gpu = c->o.allow_no_gpu;
 }
 
+/*
+ * The detector measured the workspace's disk. The Hugging Face cache receives the model and
+ * the data; when it is on another disk (a small HF_HOME, a big workspace) it is measured too,
+ * and named when it is short.
+ */
+static enum bs_err cache_disk_check(struct run_ctx *c, struct bs_diag *d)
+{
+    const struct manifest_requirements *r = &c->m->req;
+    uint64_t need_gib = r->set & MANIFEST_REQ_CACHE ? r->min_cache_gib : MANIFEST_DEFAULT_CACHE_GIB;
+    uint64_t fc, fw;
+    dev_t dc, dw;
+    char a[32], b[32];
+
+    if (!disk_free_at(c->env.hub_cache, &fc, &dc) || !disk_free_at(c->workspace, &fw, &dw) ||
+        dc == dw)
+        return BS_OK;
+    fmt_bytes(fc, a, sizeof(a));
+    fmt_bytes(fw, b, sizeof(b));
+    log_info("disk: the Hugging Face cache %s has %s free, the workspace %s has %s free",
+             c->env.hub_cache, a, c->workspace, b);
+    if (fc / (1024ull * 1024 * 1024) >= need_gib)
+        return BS_OK;
+    diag_set(d, BS_E_HARDWARE,
+             "only %s free in the Hugging Face cache %s (another disk than the workspace); the "
+             "model and the data need about %" PRIu64 " GiB there",
+             a, c->env.hub_cache, need_gib);
+    diag_hint(d, "free space there, or set HF_HOME to a folder on a disk with room (the "
+                 "workspace's disk has %s free)",
+              b);
+    return BS_E_HARDWARE;
+}
+
 enum bs_err phase_detect(struct run_ctx *c, struct bs_diag *d)
 {
     struct hw_requirements req;
@@ -216,6 +251,8 @@ enum bs_err phase_detect(struct run_ctx *c, struct bs_diag *d)
         diag_hint(d, "see 'bootstrap detect' for the reasons");
         goto out;
     }
+    if ((rc = cache_disk_check(c, d)))
+        goto out;
     if (usable == 0) {
         c->st->no_gpu_allowed = true; /* the report's "no_gpu_allowed" reason said so already */
         set_summary(c, STATE_PHASE_DETECT, "no usable GPU (allowed: --allow-no-gpu), verdict %s",
