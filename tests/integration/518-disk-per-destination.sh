@@ -44,6 +44,7 @@ if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=600k tmpfs "$CACHE/tiny" 2>/dev/
     assert_contains "$T/err" "not enough disk space in '$CACHE/tiny"
     assert_contains "$T/err" "move the Hugging Face cache to a larger disk (HF_HOME"
     assert_not_contains "$T/err" "--local-dir"
+    umount "$CACHE/tiny"
 else
     echo "the download check needs a small tmpfs (root): skipped here"
 fi
