@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -399,9 +400,28 @@ static enum bs_err fetch_batch(struct dl_ctx *c, const char *token, struct dl_it
     return rc;
 }
 
+/*
+ * Files per engine run: DL_BATCH_FILES, fewer when the open-files limit is low. A file of a
+ * batch holds up to three descriptors (its lock, its partial, its live resume record); 64
+ * are left for the connections, the log and the rest.
+ */
+static size_t batch_files(void)
+{
+    struct rlimit rl;
+    size_t n = DL_BATCH_FILES;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        uint64_t room = rl.rlim_cur > 64 + 3 * 8 ? (rl.rlim_cur - 64) / 3 : 8;
+        if (room < n)
+            n = (size_t)room;
+    }
+    return n;
+}
+
 static enum bs_err fetch_items(struct dl_ctx *c, const char *token, struct dl_result *res,
                                struct bs_diag *d)
 {
+    size_t batch = batch_files();
     struct dl_item **order = NULL;
     unsigned nfetch;
     size_t i, no = 0;
@@ -427,9 +447,8 @@ static enum bs_err fetch_items(struct dl_ctx *c, const char *token, struct dl_re
         }
     c->all_files = (unsigned)no;
     qsort(order, no, sizeof(*order), fetch_order_cmp);
-    for (i = 0; i < no && rc == BS_OK; i += DL_BATCH_FILES)
-        rc = fetch_batch(c, token, order + i, no - i < DL_BATCH_FILES ? no - i : DL_BATCH_FILES,
-                         res, d);
+    for (i = 0; i < no && rc == BS_OK; i += batch)
+        rc = fetch_batch(c, token, order + i, no - i < batch ? no - i : batch, res, d);
     /* twins share the blob their first file fetched (its HEAD may have renamed it) */
     for (i = 0; i < c->nitems; i++) {
         struct dl_item *it = &c->items[i], *first = it->twin_of;
