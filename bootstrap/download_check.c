@@ -410,6 +410,19 @@ void dl_remove_stale_partials(struct dl_ctx *c)
         struct fetch_record r;
         int fd = -1;
 
+        const char *tmp = strstr(e->d_name, CACHE_UNSYNCED_SUFFIX ".tmp.");
+        if (tmp && (size_t)(tmp - e->d_name) <= HUB_ETAG_MAX) {
+            /* a marker's temporary that a killed download left (write_atomic): its writer
+             * held the blob's lock, so under that lock it is nobody's */
+            memcpy(etag, e->d_name, (size_t)(tmp - e->d_name));
+            etag[tmp - e->d_name] = '\0';
+            if (snprintf(part, sizeof(part), "%s/%s", dir, e->d_name) < (int)sizeof(part) &&
+                cache_lock(&c->cr, etag, 0, &fd, NULL) == BS_OK) {
+                (void)unlink(part);
+                cache_unlock(fd);
+            }
+            continue;
+        }
         if (n > ul && n - ul <= HUB_ETAG_MAX &&
             strcmp(e->d_name + n - ul, CACHE_UNSYNCED_SUFFIX) == 0) {
             memcpy(etag, e->d_name, n - ul);
