@@ -205,4 +205,14 @@ enum bs_err xfer_begin(struct engine *E, struct xfer *x, enum xkind kind, size_t
 void xfer_done(struct engine *E, struct xfer *x, CURLcode cc);
 void apply_reset(struct engine *E, size_t i);
 
+
+/* fetch_record.c */
+void record_tmp_remove(const struct fetch_job *job);
+enum bs_err record_format(struct engine *E, size_t i, const struct fetch_rangeset *written,
+                          const struct fetch_rangeset *durable, struct buf *b);
+enum bs_err record_write_durable(struct engine *E, size_t i);
+bool live_path(const struct fetch_job *job, char *out, size_t len);
+void record_live_close(struct jst *j);
+void record_live_remove(struct engine *E, size_t i);
+
 #endif /* BS_FETCH_INT_H */

@@ -102,4 +102,10 @@ void run_resume_command(const struct run_ctx *c, char *out, size_t outlen);
 /* Seconds since the epoch (the one clock of the run). */
 int64_t run_now(void);
 
+/* A phase's one-line summary in the state (phases.c, phase_fetch.c). */
+void run_set_summary(struct run_ctx *c, enum state_phase p, const char *fmt, ...) BS_PRINTF(3, 4);
+
+/* Say what the phase works on now (for `bootstrap status`), and save at once. */
+void run_progress_item(struct run_ctx *c, const char *fmt, ...) BS_PRINTF(2, 3);
+
 #endif /* BS_PHASES_H */
