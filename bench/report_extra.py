@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+"""bench/report_extra.py - the reports of bench/wan.sh, bench/many.sh and bench/firstboot.sh.
+
+  report_extra.py wan META RESULTS_TSV OUT.md        (+ OUT's directory/wan.png, gnuplot)
+  report_extra.py many META RESULTS_TSV OUT.md
+  report_extra.py firstboot META PHASES_TSV OUT.md
+
+META is key=value lines. Exit 1 when a goal of issue 16 is missed (the report is written anyway).
+"""
+import os
+import statistics
+import subprocess
+import sys
+
+MiB = 1024 * 1024
+PEERS = ("aria2c", "hf_transfer", "snapshot_download", "aria2c-j16")
+NAMES = {
+    "bootstrap": "`bootstrap download` (verifies sha256)",
+    "bootstrap-static": "`bootstrap download`, static build",
+    "aria2c": "`aria2c -x16 -s16 -k1M` (input file)",
+    "aria2c-j16": "`aria2c -j16` (input file, one connection per file)",
+    "hf_transfer": "hf_transfer (Python API, 100 connections/file, 10 MiB chunks)",
+    "snapshot_download": "huggingface_hub `snapshot_download` (8 workers)",
+}
+RSS_LIMIT_MIB = 16
+
+
+def read_meta(path):
+    meta = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            k, sep, v = line.rstrip("\n").partition("=")
+            if sep:
+                meta[k] = v
+    return meta
+
+
+def read_tsv(path):
+    with open(path, encoding="utf-8") as f:
+        head = f.readline().rstrip("\n").split("\t")
+        return [dict(zip(head, line.rstrip("\n").split("\t"))) for line in f if line.strip()]
+
+
+def ok(r):
+    return r["rc"] == "0" and r["sha_ok"] == r["sha_total"]
+
+
+def machine(meta, extra=()):
+    rows = [("CPU", meta.get("cpu", "?")), ("cores (nproc)", meta.get("nproc", "?")),
+            ("CPU flags of note", meta.get("cpu_flags", "")), ("memory", meta.get("mem", "?")),
+            ("kernel", meta.get("kernel", "?")), ("OS", meta.get("os", "?")),
+            ("file system of the downloads", meta.get("fs", "?")),
+            ("load average at the end (1, 5, 15 min)", meta.get("load_end", "?"))]
+    rows += [(k, meta[v]) for k, v in extra if v in meta]
+    out = ["## Machine", "", "| | |", "|---|---|"]
+    out += [f"| {k} | {v} |" for k, v in rows]
+    return out + [""]
+
+
+def fmt(x, nd=1):
+    return "–" if x is None else f"{x:.{nd}f}"
+
+
+# --- wan ------------------------------------------------------------------------------------
+
+def report_wan(meta, rows, out_md):
+    lfs = int(meta["lfs_bytes"])
+    rtts = meta["rtts"].split()
+    losses = meta["losses"].split()
+    conds = [(r, l) for l in losses for r in rtts]
+    tools = []
+    for r in rows:
+        if r["tool"] not in tools:
+            tools.append(r["tool"])
+    link_Bps = int(float(meta.get("link_bps", "0") or 0))
+    # goodput of the shaped link: tbf counts the whole frame; 1448 payload bytes per 1514
+    # (TCP with timestamps, MTU 1500)
+    link_mibs = link_Bps * 1448 / 1514 / MiB if link_Bps else None
+
+    by = {}
+    for r in rows:
+        by.setdefault((r["rtt"], r["loss"], r["tool"]), []).append(r)
+
+    def med(c, tool, key="mibs"):
+        rs = [r for r in by.get((c[0], c[1], tool), []) if ok(r)]
+        if not rs:
+            return None
+        if key == "mibs":
+            return statistics.median(lfs / MiB / (int(r["wall_ns"]) / 1e9) for r in rs)
+        if key == "rss":
+            return max(int(r["rss_kib"]) for r in by[(c[0], c[1], tool)]) / 1024
+        return statistics.median(float(r[key]) for r in rs)
+
+    goals_ok = True
+    L = ["# WAN benchmark", "",
+         f"Written by `bench/wan.sh` on {meta['date']}. Do not edit by hand: run the bench again.", ""]
+    L += machine(meta, [("toxiproxy", "v_toxiproxy"), ("huggingface_hub", "v_hf_hub"),
+                        ("hf_transfer", "v_hf_transfer"), ("aria2c", "v_aria2c"),
+                        ("nginx (the CDN)", "v_nginx"), ("bootstrap", "v_bootstrap"),
+                        ("bootstrap, static build", "v_bootstrap_static")])
+    L += ["## Setup", "",
+          f"* Model: `model.pth` {meta['model_size']} + `codec.pth` {meta['codec_size']} "
+          f"({lfs / MiB:.0f} MiB of LFS files) plus {int(meta['all_files']) - 2} small files, "
+          "from the mock Hub's generator.",
+          "* Link: a veth pair into the network namespace `bench-wan`; `tc tbf rate "
+          f"{meta['link']}` on the egress of both ends (goodput at MTU 1500 ≈ "
+          f"{fmt(link_mibs)} MiB/s); loss: `iptables -m statistic --mode random --probability p "
+          "-j DROP` on the namespace's end, INPUT and OUTPUT (real packet loss, each way, TCP "
+          "retransmits). The dropped packets are counted per run.",
+          "* Latency: toxiproxy in the namespace, a `latency` toxic of RTT/2 on upstream and on "
+          "downstream (so a request waits one RTT for its first response byte). Toxiproxy "
+          "delays the bytes it relays, not TCP: the TCP connect, slow start and loss recovery "
+          "still run at the veth's sub-millisecond RTT (see the closing note).",
+          f"* CDN: nginx behind toxiproxy, `limit_rate {meta['cap']}` per connection, from the "
+          "page cache. The mock Hub (API, 302s) is on 127.0.0.1, not delayed.",
+          "* Peers fetch the two LFS files from the URLs the Hub redirects to; `bootstrap "
+          "download` and `snapshot_download` fetch the whole repository through the Hub, each "
+          "into a fresh `HF_HOME`. The sha256 of every file is checked after every run; a run "
+          "counts only when all match.",
+          f"* Throughput = LFS bytes / wall time, median of {meta['repeat']} run(s); all "
+          "contenders of a condition run one after the other (round robin), so a ratio compares "
+          "runs minutes apart on the same machine.", ""]
+
+    # throughput table
+    L += ["## Throughput, MiB/s (tool × condition)", "",
+          "| tool | " + " | ".join(f"RTT {r} ms, loss {l} %" for r, l in conds) + " |",
+          "|---|" + "---:|" * len(conds)]
+    for t in tools:
+        L.append(f"| {NAMES.get(t, t)} | " + " | ".join(fmt(med(c, t)) for c in conds) + " |")
+    best_peer, ratio_peer, ratio_link = [], [], []
+    for c in conds:
+        peers = [(med(c, t), t) for t in tools if t in PEERS and med(c, t) is not None]
+        bp = max(peers) if peers else (None, None)
+        best_peer.append(bp)
+        bs = med(c, "bootstrap")
+        ratio_peer.append(bs / bp[0] if bs and bp[0] else None)
+        ratio_link.append(bs / link_mibs if bs and link_mibs else None)
+    L.append("| best peer | " + " | ".join(f"{fmt(v)} ({t})" if v else "–" for v, t in best_peer) + " |")
+    L.append("| **bootstrap / best peer** (goal ≥ 1.30) | "
+             + " | ".join(f"**{fmt(x, 2)}**" for x in ratio_peer) + " |")
+    L.append(f"| **bootstrap / link goodput** ({fmt(link_mibs)} MiB/s; goal ≥ 0.85) | "
+             + " | ".join(f"**{fmt(x, 2)}**" for x in ratio_link) + " |")
+    L.append("")
+    L += ["![throughput by tool and condition](wan.png)", ""]
+
+    # details
+    L += ["## Details per condition", "",
+          "| RTT ms | loss % | tool | wall s | MiB/s | CPU s | peak RSS MiB | sha256 ok | MiB from CDN "
+          "| requests | packets dropped / on the link | load avg | failed runs |",
+          "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for c in conds:
+        for t in tools:
+            rs = by.get((c[0], c[1], t), [])
+            if not rs:
+                continue
+            good = [r for r in rs if ok(r)]
+            fail = len(rs) - len(good)
+            pick = good or rs
+            wall = statistics.median(int(r["wall_ns"]) / 1e9 for r in pick)
+            L.append(f"| {c[0]} | {c[1]} | {t} | {wall:.2f} | {fmt(med(c, t))} | "
+                     f"{statistics.median(float(r['cpu_s']) for r in pick):.2f} | "
+                     f"{max(int(r['rss_kib']) for r in rs) / 1024:.1f} | "
+                     f"{pick[0]['sha_ok']}/{pick[0]['sha_total']} | "
+                     f"{statistics.median(int(r['cdn_bytes']) for r in pick) / MiB:.0f} | "
+                     f"{statistics.median(int(r['cdn_reqs']) for r in pick):.0f} | "
+                     f"{drop_cell(pick)} | "
+                     f"{pick[-1]['load']} | {fail} |")
+    L.append("")
+
+    # goals
+    L += ["## Goals (issue 16)", ""]
+    for c, rp, rl in zip(conds, ratio_peer, ratio_link):
+        g1 = rp is not None and rp >= 1.3
+        g2 = rl is not None and rl >= 0.85
+        goals_ok &= g1 and g2
+        L.append(f"* RTT {c[0]} ms, loss {c[1]} %: bootstrap / best peer {fmt(rp, 2)} "
+                 f"({'met' if g1 else 'MISSED'}), / link {fmt(rl, 2)} ({'met' if g2 else 'MISSED'})")
+    for t in ("bootstrap-static",):
+        rss = [int(r["rss_kib"]) / 1024 for r in rows if r["tool"] == t]
+        if rss:
+            g = max(rss) <= RSS_LIMIT_MIB
+            goals_ok &= g
+            L.append(f"* peak RSS of the static build over all runs: {max(rss):.1f} MiB "
+                     f"(goal ≤ {RSS_LIMIT_MIB}: {'met' if g else 'MISSED'})")
+    L.append("")
+
+    with open(out_md, "w", encoding="utf-8") as f:
+        f.write("\n".join(L))
+    chart_wan(tools, conds, med, os.path.join(os.path.dirname(out_md) or ".", "wan.png"),
+              link_mibs, meta)
+    return 0 if goals_ok else 1
+
+
+def drop_cell(rs):
+    d = statistics.median(int(r["drops"]) for r in rs)
+    t = statistics.median(int(r.get("packets", 0) or 0) for r in rs)
+    return f"{d:.0f} / {t:.0f} ({100 * d / t:.2f} %)" if t else f"{d:.0f}"
+
+
+def chart_wan(tools, conds, med, png, link_mibs, meta):
+    dat = png[:-4] + ".dat"
+    with open(dat, "w", encoding="utf-8") as f:
+        for c in conds:
+            f.write(f'"{c[0]}ms/{c[1]}%" ' + " ".join(fmt(med(c, t)) .replace("–", "0")
+                                                    for t in tools) + "\n")
+    cols = " , ".join(f"'{dat}' using {i + 2}:xtic(1) title '{t}'" for i, t in enumerate(tools))
+    link = f", {link_mibs:.1f} with lines dt 2 lc rgb 'black' title 'link goodput'" if link_mibs else ""
+    script = f"""
+set terminal pngcairo size 1100,520 font 'sans,10' noenhanced
+set output '{png}'
+set title "WAN link: {meta['link']} link, {meta['cap']} per connection; RTT/loss per group ({meta['date']}, {meta['nproc']} cores)"
+set style data histogram
+set style histogram cluster gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set ylabel 'MiB/s (LFS bytes / wall time)'
+set xlabel 'RTT / packet loss'
+set yrange [0:*]
+set key outside right top
+set grid ytics
+plot {cols}{link}
+"""
+    try:
+        subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        print(f"report_extra: gnuplot failed: {e}", file=sys.stderr)
+    finally:
+        os.unlink(dat)
+
+
+def main():
+    kind, meta_path, tsv, out_md = sys.argv[1:5]
+    meta = read_meta(meta_path)
+    if kind == "wan":
+        return report_wan(meta, read_tsv(tsv), out_md)
+    if kind == "many":
+        return report_many(meta, read_tsv(tsv), out_md)
+    if kind == "firstboot":
+        return report_firstboot(meta, read_tsv(tsv), out_md)
+    print(f"report_extra: unknown kind {kind}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
