@@ -228,6 +228,176 @@ plot {cols}{link}
         os.unlink(dat)
 
 
+# --- many -----------------------------------------------------------------------------------
+
+def report_many(meta, rows, out_md):
+    goals_ok = True
+    L = ["# Many-files benchmark", "",
+         f"Written by `bench/many.sh` on {meta['date']}. Do not edit by hand: run the bench again.", ""]
+    L += machine(meta, [("huggingface_hub", "v_hf_hub"), ("aria2c", "v_aria2c"),
+                        ("nginx (the CDN)", "v_nginx"), ("bootstrap", "v_bootstrap"),
+                        ("bootstrap, static build", "v_bootstrap_static")])
+    L += ["## Setup", "",
+          f"* `{meta['many_repo']}`: a dataset of {meta['many']} files (`data/NNN/shard-NNNNNN.parquet`, "
+          "LFS: each is a `/resolve/` on the mock Hub (127.0.0.1), a 302 and a GET from nginx on "
+          "127.0.0.2, uncapped loopback) plus `.gitattributes`.",
+          f"* `{meta['tiny_repo']}`: a dataset of {meta['tiny']} files (`rows/NNN/NNNNNN.json`, not LFS: "
+          "the Hub serves each itself). Both trees are paginated as on the Hub (1000 entries a page, "
+          "`Link: rel=\"next\"`).",
+          "* Every tool starts from an empty cache / output dir; the sha256 of every file is checked "
+          "after the run (not timed). Hub requests are the mock's log lines, CDN requests nginx's.",
+          "* snapshot_download: huggingface_hub's default `max_workers=8`, `HF_HUB_DISABLE_XET=1`. "
+          "aria2c: `-j16 -x1 -s1` on an input file of the Hub's `/resolve/` URLs (it follows the 302s).",
+          f"* Median of {meta['repeat']} run(s); contenders in round robin.", ""]
+    L += ["## Results", "",
+          "| repo | tool | wall s | files/s | MiB/s | CPU s | peak RSS MiB | sha256 ok | Hub requests "
+          "| CDN requests | requests/file | load avg | failed runs |",
+          "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["repo"], r["tool"]), []).append(r)
+    wall = {}
+    for (repo, tool), rs in groups.items():
+        good = [r for r in rs if ok(r)]
+        pick = good or rs
+        w = statistics.median(int(r["wall_ns"]) / 1e9 for r in pick)
+        if good:
+            wall[(repo, tool)] = w
+        n = int(pick[0]["files"])
+        b = int(pick[0]["bytes"])
+        hub = statistics.median(int(r["hub_reqs"]) for r in pick)
+        cdn = statistics.median(int(r["cdn_reqs"]) for r in pick)
+        L.append(f"| `{repo}` | {NAMES.get(tool, tool)} | {w:.2f} | {n / w:.0f} | {b / MiB / w:.1f} | "
+                 f"{statistics.median(float(r['cpu_s']) for r in pick):.2f} | "
+                 f"{max(int(r['rss_kib']) for r in rs) / 1024:.1f} | {pick[0]['sha_ok']}/{pick[0]['sha_total']} | "
+                 f"{hub:.0f} | {cdn:.0f} | {(hub + cdn) / n:.2f} | {pick[-1]['load']} | {len(rs) - len(good)} |")
+    L.append("")
+    L += ["## Ratios and goals (issue 16)", ""]
+    many, tiny = meta["many_repo"], meta["tiny_repo"]
+    for peer in ("snapshot_download", "aria2c-j16"):
+        if (many, "bootstrap") in wall and (many, peer) in wall:
+            r = wall[(many, peer)] / wall[(many, "bootstrap")]
+            line = f"* `{many}`: bootstrap is **{r:.2f}x** {peer} (wall time ratio)"
+            if peer == "snapshot_download":
+                g = r >= 2.0
+                goals_ok &= g
+                line += f" — goal ≥ 2: {'met' if g else 'MISSED'}"
+            L.append(line)
+    if (tiny, "bootstrap") in wall:
+        L.append(f"* `{tiny}`: bootstrap completed in {wall[(tiny, 'bootstrap')]:.1f} s")
+        if (tiny, "snapshot_download") in wall:
+            L.append(f"  (snapshot_download {wall[(tiny, 'snapshot_download')]:.1f} s: "
+                     f"{wall[(tiny, 'snapshot_download')] / wall[(tiny, 'bootstrap')]:.2f}x)")
+    elif any(r["repo"] == tiny for r in rows):
+        goals_ok = False
+        L.append(f"* `{tiny}`: bootstrap did NOT complete with every file right — goal MISSED")
+    for t in ("bootstrap", "bootstrap-static"):
+        for repo in (many, tiny):
+            rs = groups.get((repo, t))
+            if rs:
+                peak = max(int(r["rss_kib"]) for r in rs) / 1024
+                line = f"* peak RSS, {t}, `{repo}`: {peak:.1f} MiB"
+                if t == "bootstrap-static":
+                    g = peak <= RSS_LIMIT_MIB
+                    goals_ok &= g
+                    line += f" (goal ≤ {RSS_LIMIT_MIB}: {'met' if g else 'MISSED'})"
+                L.append(line)
+    L.append("")
+    st = meta.get("strace_tsv")
+    if st and os.path.exists(st):
+        srows = read_tsv(st)
+        if srows:
+            interesting = ("fsync", "fdatasync", "sync_file_range", "rename", "renameat", "renameat2",
+                           "link", "linkat", "symlink", "symlinkat", "openat", "open", "close",
+                           "unlink", "unlinkat", "mkdir", "mkdirat", "write", "pwrite64", "pwritev",
+                           "fallocate", "fstat", "newfstatat", "statx", "connect", "sendto", "recvfrom",
+                           "read", "futex", "poll", "ppoll", "epoll_wait", "epoll_pwait")
+            tools = []
+            for r in srows:
+                if r["tool"] not in tools:
+                    tools.append(r["tool"])
+            calls = {(r["tool"], r["syscall"]): int(r["calls"]) for r in srows}
+            files = {r["tool"]: int(r["files"]) for r in srows}
+            L += [f"## System calls per file (`strace -f -c`, one untimed run each on `{many}`)", "",
+                  "| system call | " + " | ".join(tools) + " |", "|---|" + "---:|" * len(tools)]
+            for sc in interesting:
+                if any((t, sc) in calls for t in tools):
+                    L.append(f"| {sc} | " + " | ".join(
+                        f"{calls.get((t, sc), 0) / files[t]:.2f}" for t in tools) + " |")
+            L.append("| all | " + " | ".join(
+                f"{sum(v for (tt, _), v in calls.items() if tt == t) / files[t]:.1f}" for t in tools) + " |")
+            L.append("")
+    with open(out_md, "w", encoding="utf-8") as f:
+        f.write("\n".join(L))
+    return 0 if goals_ok else 1
+
+
+# --- firstboot ------------------------------------------------------------------------------
+
+def report_firstboot(meta, rows, out_md):
+    goals_ok = True
+    lfs = int(meta["lfs_bytes"])
+    L = ["# First-boot benchmark", "",
+         f"Written by `bench/firstboot.sh` on {meta['date']}. Do not edit by hand: run the bench again.", ""]
+    L += machine(meta, [("nginx (the CDN)", "v_nginx"), ("bootstrap", "v_bootstrap")])
+    L += ["## Setup", "",
+          f"* `bootstrap run` with `launchable/launchable.json` aimed at the mock Hub: the model "
+          f"(`model.pth` {meta['model_size']} + `codec.pth` {meta['codec_size']} + 3 small files) into "
+          "the workspace and the HF cache, the fake FLEURS archive (unpacked) and transcript, then the "
+          "hand-off (`execve`) to `launchable/demo_entrypoint.sh`. `--allow-no-gpu`, token on stdin.",
+          f"* CDN: nginx on 127.0.0.2, `limit_rate {meta['rate']}` per connection (loopback, no "
+          f"latency). LFS bytes: {lfs / MiB:.0f} MiB.",
+          "* Phase times: the \"phase N/5\" lines on stderr, stamped as they arrive; a phase lasts "
+          "until the next one starts (the last until the hand-off line). Wall: until the demo "
+          "entrypoint exits.",
+          "* After a reboot: the `.bsunsynced` markers rewritten to name another boot id, the blobs "
+          "written back (`sync`) and evicted from the page cache (`posix_fadvise DONTNEED`, only "
+          "those files), so the re-hash reads them from the disk as after a real reboot.", ""]
+    L += ["## Runs", "",
+          "| run | wall s | detect s | auth s | fetch s | unpack s | hand-off at s | CPU s | peak RSS MiB "
+          "| MiB from CDN | CDN requests | files checked again | load avg |",
+          "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    label = {"first-boot": "first boot (nothing there)",
+             "resume-same-boot": "`--resume`, same boot",
+             "resume-reboot": "`--resume` after a reboot (markers of another boot, cold cache)",
+             "run-reboot": "plain `run` after a reboot (markers of another boot, cold cache)"}
+    by = {r["run"]: r for r in rows}
+    for r in rows:
+        L.append(f"| {label.get(r['run'], r['run'])} | {int(r['wall_ns']) / 1e9:.2f} | {r['detect'] or '–'} | "
+                 f"{r['auth'] or '–'} | {r['fetch'] or '–'} | {r['unpack'] or '–'} | {r['handoff_at'] or '–'} | "
+                 f"{r['cpu_s']} | {int(r['rss_kib']) / 1024:.1f} | {int(r['cdn_bytes']) / MiB:.0f} | "
+                 f"{r['cdn_reqs']} | {r['checked']} | {r['load']} |")
+    L.append("")
+    fb = by.get("first-boot")
+    L += ["## Notes", ""]
+    if fb and fb["fetch"]:
+        f = float(fb["fetch"])
+        L.append(f"* First boot: fetch {f:.1f} s = {lfs / MiB / f:.0f} MiB/s over the capped CDN; "
+                 f"the hand-off {fb['handoff_at']} s after the start.")
+    ref = int(meta.get("ref_sha256_ns", 0)) / 1e9
+    blob = int(meta.get("blob_bytes", 0))
+    for k in ("resume-reboot", "run-reboot"):
+        r = by.get(k)
+        if r:
+            L.append(f"* {label[k]}: {int(r['wall_ns']) / 1e9:.1f} s, {r['checked']} file(s) checked again; "
+                     f"`sha256sum` of the same {blob / MiB:.0f} MiB of blobs, cold, 2 at a time: {ref:.1f} s "
+                     f"({blob / MiB / ref:.0f} MiB/s)." if ref else "")
+    L.append(f"* Markers `.bsunsynced` after the first boot: {meta.get('markers')}; after the re-hash of "
+             f"the `--resume`: {meta.get('markers_after_reboot_resume')}.")
+    peak = max(int(r["rss_kib"]) for r in rows) / 1024 if rows else 0
+    static = "statically linked" in meta.get("v_bootstrap", "")
+    if static:
+        g = peak <= RSS_LIMIT_MIB
+        goals_ok &= g
+        L.append(f"* Peak RSS of the static binary over these runs: {peak:.1f} MiB (goal ≤ {RSS_LIMIT_MIB}: "
+                 f"{'met' if g else 'MISSED'}). `/usr/bin/time` follows the process through the `execve`, "
+                 "so this is the larger of bootstrap and the demo entrypoint (bash).")
+    L.append("")
+    with open(out_md, "w", encoding="utf-8") as f:
+        f.write("\n".join(L))
+    return 0 if goals_ok else 1
+
+
 def main():
     kind, meta_path, tsv, out_md = sys.argv[1:5]
     meta = read_meta(meta_path)
