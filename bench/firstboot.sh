@@ -14,7 +14,7 @@
 #                    (sync, then posix_fadvise DONTNEED on each: the data came back from the
 #                    disk), then `bootstrap run --resume`
 #   4. reference     `sha256sum` of the same blobs, cold (evicted the same way): the floor of 3.
-# Phase times come from the "phase N/5" lines on stderr, stamped as they arrive.
+# Phase times come from the "phase N/5" lines of <state dir>/bootstrap.log (millisecond stamps).
 # Results: bench/RESULTS-firstboot.md.
 #
 #   bench/firstboot.sh                 model.pth 3200M + codec.pth 400M, limit_rate 50m
@@ -158,47 +158,45 @@ mkdir -p "$HOME_DIR/tmp"
 PHASES_TSV=$WORK/phases.tsv
 printf 'run\trc\twall_ns\trss_kib\tcpu_s\tcdn_bytes\tcdn_reqs\tload\tdetect\tauth\tfetch\tunpack\thandoff_at\tchecked\n' >"$PHASES_TSV"
 
-# bs_run NAME ARGS...: one `bootstrap` run, stderr lines stamped (seconds since the start)
+# bs_run NAME ARGS...: one `bootstrap` run; the phase times from its section of bootstrap.log
+# (millisecond UTC stamps; a section starts at "=== bootstrap")
 bs_run() {
     local name=$1 t0 t1 off
     shift
     off=$(access_log_size)
-    t0=$(date +%s.%N)
+    t0=$(date +%s%N)
     set +e
     env -i "PATH=$PATH" "HOME=$HOME_DIR" "HF_HOME=$WORK/hf" "BOOTSTRAP_STATE_DIR=$WORK/state" \
         "TMPDIR=$HOME_DIR/tmp" LANG=C.UTF-8 "HF_ENDPOINT=$HUB_URL" \
         /usr/bin/time -f '%M %U %S' -o "$RUN_DIR/$name.time" \
-        timeout -k 5 "$BENCH_TIMEOUT" "$BS" "$@" <"$WORK/token" >"$RUN_DIR/$name.out" \
-        2> >(python3 -u -c '
-import sys, time
-t0 = float(sys.argv[1])
-for line in sys.stdin:
-    sys.stdout.write(f"{time.time() - t0:9.3f} {line}")
-' "$t0" >"$RUN_DIR/$name.err")
+        timeout -k 5 "$BENCH_TIMEOUT" "$BS" "$@" <"$WORK/token" >"$RUN_DIR/$name.out" 2>"$RUN_DIR/$name.err"
     RC=$?
     set -e
-    t1=$(date +%s.%N)
-    sleep 0.5 # the stamper and nginx's log
-    WALL_NS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", (b - a) * 1e9 }')
+    t1=$(date +%s%N)
+    WALL_NS=$((t1 - t0))
+    sleep 0.3 # nginx's log
     read -r RSS_KIB CPU_S < <(tail -n 1 "$RUN_DIR/$name.time" | awk '{ printf "%d %.2f\n", $1, $2 + $3 }')
     read -r LOAD _ </proc/loadavg
     read -r CDN_BYTES CDN_REQS < <(access_log_sum "$off")
-    # phase starts -> durations; the hand-off line; files checked again
-    python3 - "$RUN_DIR/$name.err" "$name" "$RC" "$WALL_NS" "$RSS_KIB" "$CPU_S" "$CDN_BYTES" "$CDN_REQS" "$LOAD" >>"$PHASES_TSV" <<'PY'
-import re, sys
-err, name, rc, wall, rss, cpu, cb, cr, load = sys.argv[1:]
-starts, handoff, checked = {}, "", 0
-for line in open(err, errors="replace"):
-    t, _, text = line.strip().partition(" ")
-    m = re.search(r"phase (\d)/5: (\w+)", text)
+    python3 - "$WORK/state/bootstrap.log" "$RUN_DIR/$name.err" "$name" "$RC" "$WALL_NS" "$RSS_KIB" "$CPU_S" \
+        "$CDN_BYTES" "$CDN_REQS" "$LOAD" >>"$PHASES_TSV" <<'PY'
+import datetime, re, sys
+log, err, name, rc, wall, rss, cpu, cb, cr, load = sys.argv[1:]
+lines = open(log, errors="replace").read().splitlines()
+start = max(i for i, l in enumerate(lines) if "=== bootstrap" in l)
+def ts(l):
+    return datetime.datetime.strptime(l.split(" ", 1)[0], "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
+t0 = ts(lines[start])
+starts, handoff = {}, None
+for l in lines[start:]:
+    m = re.search(r"\] INFO  phase (\d)/5: (\w+)$", l)
     if m and m.group(2) not in starts:
-        starts[m.group(2)] = float(t)
-    if "handing off to" in text and not handoff:
-        handoff = t
-    if re.search(r"checking .* again", text):
-        checked += 1
+        starts[m.group(2)] = ts(l) - t0
+    if "handing off to" in l and handoff is None:
+        handoff = ts(l) - t0
+checked = sum(1 for l in open(err, errors="replace") if re.search(r"checking .* again", l))
 order = ["detect", "auth", "fetch", "unpack", "handoff"]
-end = float(handoff) if handoff else int(wall) / 1e9
+end = handoff if handoff is not None else int(wall) / 1e9
 dur = []
 for i, p in enumerate(order[:4]):
     if p not in starts:
@@ -206,10 +204,12 @@ for i, p in enumerate(order[:4]):
         continue
     nxt = next((starts[q] for q in order[i + 1:] if q in starts), end)
     dur.append(f"{nxt - starts[p]:.3f}")
-print(name, rc, wall, rss, cpu, cb, cr, load, *dur, handoff, checked, sep="\t")
+print(name, rc, wall, rss, cpu, cb, cr, load, *dur, "" if handoff is None else f"{handoff:.3f}",
+      checked, sep="\t")
 PY
-    say "$(printf '%-14s rc=%s %8.2f s cpu %6.2f s rss %6d KiB cdn %d MiB/%d req load %s' "$name" "$RC" \
-        "$(awk -v ns="$WALL_NS" 'BEGIN { print ns / 1e9 }')" "$CPU_S" "$RSS_KIB" $((CDN_BYTES / MiB)) "$CDN_REQS" "$LOAD")"
+    say "$(printf '%-16s rc=%s %8.2f s cpu %6.2f s rss %6d KiB cdn %d MiB/%d req load %s; %s' "$name" "$RC" \
+        "$(awk -v ns="$WALL_NS" 'BEGIN { print ns / 1e9 }')" "$CPU_S" "$RSS_KIB" $((CDN_BYTES / MiB)) "$CDN_REQS" "$LOAD" \
+        "$(tail -n 1 "$PHASES_TSV" | cut -f 9-14 | tr '\t' ' ')")"
     [ "$RC" -eq 0 ] || { tail -n 8 "$RUN_DIR/$name.err" >&2; die "$name: bootstrap exited $RC"; }
 }
 

@@ -347,9 +347,10 @@ def report_firstboot(meta, rows, out_md):
           "hand-off (`execve`) to `launchable/demo_entrypoint.sh`. `--allow-no-gpu`, token on stdin.",
           f"* CDN: nginx on 127.0.0.2, `limit_rate {meta['rate']}` per connection (loopback, no "
           f"latency). LFS bytes: {lfs / MiB:.0f} MiB.",
-          "* Phase times: the \"phase N/5\" lines on stderr, stamped as they arrive; a phase lasts "
-          "until the next one starts (the last until the hand-off line). Wall: until the demo "
-          "entrypoint exits.",
+          "* Phase times: the \"phase N/5\" lines of `<state dir>/bootstrap.log` (millisecond "
+          "stamps), counted from the run's first log line; a phase lasts until the next one starts "
+          "(the last until the hand-off line); \"–\" = skipped (`--resume`: done earlier). Wall: "
+          "from the start of the process until the demo entrypoint exits.",
           "* After a reboot: the `.bsunsynced` markers rewritten to name another boot id, the blobs "
           "written back (`sync`) and evicted from the page cache (`posix_fadvise DONTNEED`, only "
           "those files), so the re-hash reads them from the disk as after a real reboot.", ""]
