@@ -140,6 +140,8 @@ def report_wan(meta, rows, out_md):
              + " | ".join(f"**{fmt(x, 2)}**" for x in ratio_peer) + " |")
     L.append(f"| **bootstrap / link goodput** ({fmt(link_mibs)} MiB/s; goal ≥ 0.85) | "
              + " | ".join(f"**{fmt(x, 2)}**" for x in ratio_link) + " |")
+    L.append("| ceiling of bootstrap / best peer on this link (link goodput / best peer) | "
+             + " | ".join(f"{fmt(link_mibs / v, 2)}" if v and link_mibs else "–" for v, t in best_peer) + " |")
     L.append("")
     L += ["![throughput by tool and condition](wan.png)", ""]
 
@@ -182,6 +184,42 @@ def report_wan(meta, rows, out_md):
             goals_ok &= g
             L.append(f"* peak RSS of the static build over all runs: {max(rss):.1f} MiB "
                      f"(goal ≤ {RSS_LIMIT_MIB}: {'met' if g else 'MISSED'})")
+    L.append("")
+
+    # the arithmetic of the limits, from this run's numbers
+    L += ["## Closing note: where the limits are", ""]
+    if link_mibs:
+        bp_all = [v for v, _ in best_peer if v]
+        bs_all = [r for r in ratio_link if r]
+        if bp_all and bs_all:
+            L.append(f"* The link carries {link_mibs:.1f} MiB/s of payload ({meta['link']} × 1448/1514). "
+                     f"The best peer reached {min(bp_all):.1f}–{max(bp_all):.1f} MiB/s, i.e. "
+                     f"{min(bp_all) / link_mibs:.0%}–{max(bp_all) / link_mibs:.0%} of it, so no client can be "
+                     f"more than {link_mibs / max(bp_all):.2f}–{link_mibs / min(bp_all):.2f}× the best peer "
+                     f"here: the 1.3× goal is out of reach by arithmetic wherever the best peer gets more "
+                     f"than {link_mibs / 1.3:.1f} MiB/s (= goodput / 1.3). bootstrap reached "
+                     f"{min(bs_all):.0%}–{max(bs_all):.0%} of the link.")
+    cap = meta["cap"]
+    L.append(f"* Per-connection cap {cap}: bootstrap's default 32 connections and aria2c's 16 per "
+             "file (two files: 32) can each carry 32 × the cap, far above the link, so both are "
+             "limited by the link, not by the cap; snapshot_download uses one connection per file "
+             "(two large files: 2 × the cap at best; it is also bounded by model.pth alone, "
+             "1 GiB at one capped connection), hf_transfer 100 per file in 10 MiB chunks.")
+    cpu_rows = [(t, statistics.median(float(r["cpu_s"]) for r in rows if r["tool"] == t and ok(r)))
+                for t in tools if any(r["tool"] == t and ok(r) for r in rows)]
+    if cpu_rows:
+        L.append("* CPU per GiB of LFS bytes (median over all conditions, user+system of the tool's "
+                 "tree; the kernel's per-packet work without offloads is partly charged here): "
+                 + ", ".join(f"{t} {c / (lfs / (1 << 30)):.2f} s" for t, c in cpu_rows) + ".")
+    L.append("* Latency as toxiproxy models it costs a client one RTT per request on a connection "
+             "(the request waits RTT/2 on the way in, the first byte RTT/2 on the way out), while "
+             "the other connections keep the link busy; TCP's own RTT stays below a millisecond, so "
+             "slow start, the congestion window after a loss and the window-limited rate "
+             "(window / RTT) are not modelled. With real 80 ms TCP RTT and 1 % loss, the Mathis "
+             "bound for one Reno-like connection is MSS/RTT × 1.22/√p ≈ 1448 B / 0.08 s × 12.2 ≈ "
+             "0.21 MiB/s, so on such a link the number of connections (32 for bootstrap, 32 for "
+             "aria2c, 2 for snapshot_download) would decide the throughput; this bench cannot show "
+             "that (no netem here).")
     L.append("")
 
     with open(out_md, "w", encoding="utf-8") as f:
