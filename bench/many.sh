@@ -4,7 +4,7 @@
 # Two dataset repos on the mock Hub (127.0.0.1), the tree paginated as the Hub does (1000 entries
 # a page, Link: rel="next"):
 #   many   10,000 files of 100 KiB, LFS (*.parquet): resolve -> 302 -> nginx on 127.0.0.2
-#   tiny   100,000 files of 1 KiB, not LFS: the Hub itself serves them (one request each)
+#   tiny   100,000 files of 1 KiB (.gitattributes included), not LFS: the Hub serves them itself
 # Contenders, in round robin: bootstrap download --repo-type dataset (and the static build),
 # huggingface_hub 1.28's snapshot_download (its default 8 workers, HF_HUB_DISABLE_XET=1) and
 # aria2c -j16 (input file of the Hub's /resolve/ URLs, one connection per file, following the
@@ -22,6 +22,8 @@
 #   BENCH_TINY_TOOLS   default "bootstrap bootstrap-static snapshot_download"
 #   BENCH_REPEAT       repetitions (default 1), the median counts
 #   BENCH_STRACE       1 (default) = the strace counting runs
+#   BENCH_NOFILE       the soft limit of open files for the contenders (ulimit -Sn; default: as
+#                      inherited). 1024 is the usual default of a login shell
 #   BOOTSTRAP, BENCH_STATIC, BENCH_DATA, BENCH_WORK, BENCH_TIMEOUT, BENCH_KEEP   as in run.sh
 #   BENCH_RESULTS      default bench/RESULTS-many.md (quick: $BENCH_DATA/RESULTS-many-quick.md)
 set -euo pipefail
@@ -47,6 +49,8 @@ TOOLS=${BENCH_TOOLS:-bootstrap bootstrap-static snapshot_download aria2c-j16}
 TINY_TOOLS=${BENCH_TINY_TOOLS:-bootstrap bootstrap-static snapshot_download}
 REPEAT=${BENCH_REPEAT:-1}
 STRACE=${BENCH_STRACE:-1}
+NOFILE=${BENCH_NOFILE:-}
+if [ -n "$NOFILE" ]; then ulimit -Sn "$NOFILE"; fi
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-1800}
 DATA=${BENCH_DATA:-$REPO_ROOT/build/bench-data}
 WORK=${BENCH_WORK:-$REPO_ROOT/bench/work}
@@ -107,9 +111,10 @@ repos = [{"id": many, "type": "dataset", "files": [ga] + [
     {"path": f"data/{i // 1000:03d}/shard-{i:06d}.parquet", "size": many_size, "seed": f"m{i}",
      "lfs": True} for i in range(int(many_n))]}]
 if int(tiny_n):
+    # N files in all, .gitattributes included
     repos.append({"id": tiny, "type": "dataset", "files": [ga] + [
         {"path": f"rows/{i // 1000:03d}/{i:06d}.json", "size": tiny_size, "seed": f"t{i}",
-         "lfs": False} for i in range(int(tiny_n))]})
+         "lfs": False} for i in range(int(tiny_n) - 1)]})
 cfg["repos"] = repos
 cfg.pop("renames", None)
 cfg["cdn_host"] = "127.0.0.2"
@@ -218,7 +223,7 @@ one() {
     if [ "$tool" = aria2c-j16 ]; then
         dir=$OUT
     else
-        snap=$(find "$home/hf/hub/datasets--${repo//\//--}/snapshots" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | head -n 1)
+        snap=$(find "$home/hf/hub/datasets--${repo//\//--}/snapshots" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | head -n 1 || true)
         dir=${snap:-$home/none}
     fi
     check_tree "$dir" "$man"
@@ -286,6 +291,7 @@ write_meta "$WORK/meta.env"
     echo "v_bootstrap=$("$BOOTSTRAP" --version 2>&1 | head -n 1)"
     if [ -n "$STATIC" ]; then echo "v_bootstrap_static=$("$STATIC" --version 2>&1 | head -n 1) (statically linked)"; fi
     echo "strace_tsv=$STRACE_TSV"
+    echo "nofile=$(ulimit -Sn) (soft), $(ulimit -Hn) (hard)"
 } >>"$WORK/meta.env"
 set +e
 python3 bench/report_extra.py many "$WORK/meta.env" "$RESULTS_TSV" "$RESULTS"

@@ -242,14 +242,14 @@ one() {
         timed "$name" env -i "PATH=$PATH" "HOME=$home" "HF_HOME=$home/hf" "TMPDIR=$home/tmp" LANG=C.UTF-8 \
             "BOOTSTRAP_STATE_DIR=$home/state" "HF_ENDPOINT=$HUB_URL" "HF_TOKEN=$TOKEN" \
             "$bin" download "$REPO_ID" --json
-        snap=$(find "$home/hf/hub/models--${REPO_ID//\//--}/snapshots" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | head -n 1)
+        snap=$(find "$home/hf/hub/models--${REPO_ID//\//--}/snapshots" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | head -n 1 || true)
         verify "${snap:-$home/none}" "${ALL_FILES[@]}"
         n=${#ALL_FILES[@]} ;;
     snapshot_download)
         timed "$name" env -i "PATH=$PATH" "HOME=$home" "HF_HOME=$home/hf" "TMPDIR=$home/tmp" LANG=C.UTF-8 \
             "HF_ENDPOINT=$HUB_URL" "HF_TOKEN=$TOKEN" HF_HUB_DISABLE_XET=1 HF_HUB_DISABLE_TELEMETRY=1 \
             HF_HUB_DISABLE_PROGRESS_BARS=1 "$PY" "$REPO_ROOT/bench/pyclients.py" snapshot "$REPO_ID"
-        snap=$(find "$home/hf/hub/models--${REPO_ID//\//--}/snapshots" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | head -n 1)
+        snap=$(find "$home/hf/hub/models--${REPO_ID//\//--}/snapshots" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | head -n 1 || true)
         verify "${snap:-$home/none}" "${ALL_FILES[@]}"
         n=${#ALL_FILES[@]} ;;
     hf_transfer)
