@@ -156,7 +156,7 @@ nginx_start "$WORK/nginx" "$CDNROOT" "$CDN_PORT" 0
 # --- runs ----------------------------------------------------------------------------------
 
 RESULTS_TSV=$WORK/results.tsv
-printf 'repo\ttool\trep\trc\twall_ns\tfiles\tbytes\trss_kib\tsha_ok\tsha_total\tcdn_reqs\thub_reqs\tcpu_s\tload\n' >"$RESULTS_TSV"
+printf 'repo\ttool\trep\trc\twall_ns\tfiles\tbytes\trss_kib\tsha_ok\tsha_total\tcdn_reqs\thub_reqs\tcpu_s\tload\terr\n' >"$RESULTS_TSV"
 BAD_SHA=0
 OUT=$WORK/out
 mock_log_lines() { if [ -f "$WORK/mock.log" ]; then wc -l <"$WORK/mock.log"; else echo 0; fi; }
@@ -229,8 +229,10 @@ one() {
     check_tree "$dir" "$man"
     local bytes
     bytes=$(awk -F'\t' '{ s += $2 } END { print s }' "$man")
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$repo" "$tool" "$rep" "$RC" "$WALL_NS" \
-        "$SHA_TOTAL" "$bytes" "$RSS_KIB" "$SHA_OK" "$SHA_TOTAL" "$CDN_REQS" "$HUB_REQS" "$CPU_S" "$LOAD" >>"$RESULTS_TSV"
+    local err
+    err=$(grep -m 1 '^error:' "$RUN_DIR/$name.err" 2>/dev/null | tr '\t|' '  ' | cut -c 1-300 || true)
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$repo" "$tool" "$rep" "$RC" "$WALL_NS" \
+        "$SHA_TOTAL" "$bytes" "$RSS_KIB" "$SHA_OK" "$SHA_TOTAL" "$CDN_REQS" "$HUB_REQS" "$CPU_S" "$LOAD" "$err" >>"$RESULTS_TSV"
     if [ "$RC" -eq 0 ] && [ "$SHA_OK" != "$SHA_TOTAL" ]; then BAD_SHA=1; fi
     say "$(printf '%-18s %-18s #%s rc=%-3s %8.2f s %7.0f files/s cpu %6.2f s rss %7d KiB sha %s/%s hub %d cdn %d req load %s %s' \
         "$repo" "$tool" "$rep" "$RC" "$(awk -v ns="$WALL_NS" 'BEGIN { print ns / 1e9 }')" \

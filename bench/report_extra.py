@@ -272,7 +272,8 @@ def report_many(meta, rows, out_md):
     goals_ok = True
     L = ["# Many-files benchmark", "",
          f"Written by `bench/many.sh` on {meta['date']}. Do not edit by hand: run the bench again.", ""]
-    L += machine(meta, [("huggingface_hub", "v_hf_hub"), ("aria2c", "v_aria2c"),
+    L += machine(meta, [("open files limit of the contenders", "nofile"),
+                        ("huggingface_hub", "v_hf_hub"), ("aria2c", "v_aria2c"),
                         ("nginx (the CDN)", "v_nginx"), ("bootstrap", "v_bootstrap"),
                         ("bootstrap, static build", "v_bootstrap_static")])
     L += ["## Setup", "",
@@ -305,13 +306,22 @@ def report_many(meta, rows, out_md):
         b = int(pick[0]["bytes"])
         hub = statistics.median(int(r["hub_reqs"]) for r in pick)
         cdn = statistics.median(int(r["cdn_reqs"]) for r in pick)
-        L.append(f"| `{repo}` | {NAMES.get(tool, tool)} | {w:.2f} | {n / w:.0f} | {b / MiB / w:.1f} | "
+        rate = f"{n / w:.0f} | {b / MiB / w:.1f}" if good else "failed | failed"
+        L.append(f"| `{repo}` | {NAMES.get(tool, tool)} | {w:.2f} | {rate} | "
                  f"{statistics.median(float(r['cpu_s']) for r in pick):.2f} | "
                  f"{max(int(r['rss_kib']) for r in rs) / 1024:.1f} | {pick[0]['sha_ok']}/{pick[0]['sha_total']} | "
                  f"{hub:.0f} | {cdn:.0f} | {(hub + cdn) / n:.2f} | {pick[-1]['load']} | {len(rs) - len(good)} |")
     L.append("")
     L += ["## Ratios and goals (issue 16)", ""]
     many, tiny = meta["many_repo"], meta["tiny_repo"]
+    for t in ("bootstrap", "bootstrap-static"):
+        rs = groups.get((many, t))
+        if rs and (many, t) not in wall:
+            goals_ok = False
+            err = rs[0].get("err", "")
+            L.append(f"* `{many}`: {t} did NOT complete (exit {rs[0]['rc']}, {rs[0]['sha_ok']}/"
+                     f"{rs[0]['sha_total']} files right after {int(rs[0]['wall_ns']) / 1e9:.1f} s)"
+                     + (f": {err}" if err else "") + " — goal ≥ 2× snapshot_download MISSED")
     for peer in ("snapshot_download", "aria2c-j16"):
         if (many, "bootstrap") in wall and (many, peer) in wall:
             r = wall[(many, peer)] / wall[(many, "bootstrap")]
@@ -322,13 +332,19 @@ def report_many(meta, rows, out_md):
                 line += f" — goal ≥ 2: {'met' if g else 'MISSED'}"
             L.append(line)
     if (tiny, "bootstrap") in wall:
-        L.append(f"* `{tiny}`: bootstrap completed in {wall[(tiny, 'bootstrap')]:.1f} s")
         if (tiny, "snapshot_download") in wall:
             L.append(f"  (snapshot_download {wall[(tiny, 'snapshot_download')]:.1f} s: "
                      f"{wall[(tiny, 'snapshot_download')] / wall[(tiny, 'bootstrap')]:.2f}x)")
-    elif any(r["repo"] == tiny for r in rows):
-        goals_ok = False
-        L.append(f"* `{tiny}`: bootstrap did NOT complete with every file right — goal MISSED")
+    for t in ("bootstrap", "bootstrap-static"):
+        rs = groups.get((tiny, t))
+        if rs and (tiny, t) not in wall:
+            goals_ok = False
+            err = rs[0].get("err", "")
+            L.append(f"* `{tiny}`: {t} did NOT complete (exit {rs[0]['rc']}, after "
+                     f"{int(rs[0]['wall_ns']) / 1e9:.1f} s)" + (f": {err}" if err else "")
+                     + " — goal MISSED")
+        elif rs:
+            L.append(f"* `{tiny}`: {t} completed in {wall[(tiny, t)]:.1f} s")
     for t in ("bootstrap", "bootstrap-static"):
         for repo in (many, tiny):
             rs = groups.get((repo, t))
