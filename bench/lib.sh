@@ -119,7 +119,7 @@ access_log_size() { stat -c %s "$ACCESS_LOG"; }
 
 # access_log_sum OFFSET: "BODY_BYTES REQUESTS" logged after OFFSET
 access_log_sum() {
-    tail -c +$(($1 + 1)) "$ACCESS_LOG" | awk '{ b += $1; n++ } END { printf "%d %d\n", b, n }'
+    tail -c +$(($1 + 1)) "$ACCESS_LOG" | awk '{ b += $1; n++ } END { printf "%.0f %.0f\n", b, n }'
 }
 
 # --- one timed download --------------------------------------------------------------------

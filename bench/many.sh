@@ -280,6 +280,29 @@ fi
 nginx_stop
 mock_stop
 
+# what one durable small write costs on this file system: write, fsync, rename, fsync of the
+# folder (what bootstrap's write_atomic does), averaged over 200
+FSYNC_MS=$(cd "$WORK" && python3 - <<'PY'
+import os, time
+os.makedirs("fsprobe", exist_ok=True)
+n = 200
+t = time.perf_counter()
+for i in range(n):
+    p = f"fsprobe/f{i}"
+    fd = os.open(p + ".tmp", os.O_WRONLY | os.O_CREAT, 0o644)
+    os.write(fd, b"x" * 40)
+    os.fsync(fd)
+    os.close(fd)
+    os.rename(p + ".tmp", p)
+    d = os.open("fsprobe", os.O_RDONLY | os.O_DIRECTORY)
+    os.fsync(d)
+    os.close(d)
+print(f"{(time.perf_counter() - t) / n / 2 * 1000:.3f}")
+PY
+)
+rm -rf "$WORK/fsprobe"
+say "one fsync (of a small file or a folder) costs $FSYNC_MS ms here"
+
 write_meta "$WORK/meta.env"
 {
     echo "many_repo=$MANY_REPO"
@@ -293,6 +316,7 @@ write_meta "$WORK/meta.env"
     echo "v_bootstrap=$("$BOOTSTRAP" --version 2>&1 | head -n 1)"
     if [ -n "$STATIC" ]; then echo "v_bootstrap_static=$("$STATIC" --version 2>&1 | head -n 1) (statically linked)"; fi
     echo "strace_tsv=$STRACE_TSV"
+    echo "fsync_ms=$FSYNC_MS"
     echo "nofile=$(ulimit -Sn) (soft), $(ulimit -Hn) (hard)"
 } >>"$WORK/meta.env"
 set +e
