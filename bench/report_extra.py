@@ -389,8 +389,8 @@ def report_many(meta, rows, out_md):
             continue
         n = int(rs[0]["files"])
         peak = max(int(r["rss_kib"]) for r in rs)
-        L.append(f"* `{repo}`, {tool}: peak RSS {peak / 1024:.1f} MiB = {peak / n:.1f} KiB per file "
-                 "(every file's job is allocated up front: fixed-size URL and path buffers, "
+        L.append(f"* `{repo}`, {tool}: peak RSS {peak / 1024:.1f} MiB = {peak / n:.1f} KiB per file, the process's base "
+                 "included (every file's job is allocated up front: fixed-size URL and path buffers, "
                  "`struct fetch_job` and `struct jst` in bootstrap/fetch.c, fetch.h).")
     if meta.get("nofile"):
         L.append(f"* Open files: the contenders ran with a limit of {meta['nofile']}. bootstrap "
