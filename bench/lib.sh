@@ -174,6 +174,7 @@ verify() {
 
 # --- shared by wan.sh and firstboot.sh (run.sh has its own copy of the first three) ---------
 
+# shellcheck disable=SC2153 # DATA is the caller's (bench/wan.sh)
 # make_model_config WORK MODEL_SIZE CODEC_SIZE CDN_HOST: WORK/config.json (the fake model, one
 # repo, one commit, CDN redirects to CDN_HOST), WORK/manifest.tsv; sets TOKEN. The content is
 # generated once into $DATA/blobs.
@@ -247,7 +248,8 @@ cdn_farm() {
     done
 }
 
-# write_meta FILE: the machine and the common tools, key=value
+# write_meta FILE: the machine and the common tools, key=value (WORK: the caller's work dir)
+# shellcheck disable=SC2153
 write_meta() {
     {
         echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
