@@ -54,7 +54,15 @@ stop_pid() {
 
 NGINX_PID=
 ACCESS_LOG=
-# nginx_start PREFIX ROOT PORT RATE: nginx on 127.0.0.2:PORT serving ROOT, limit_rate RATE per
+# NGINX_ADDR: the address nginx listens on (default 127.0.0.2). NGINX_NETNS: a network namespace
+# to run it in (bench/wan.sh: behind toxiproxy and the shaped veth); empty = this one.
+NGINX_ADDR=${NGINX_ADDR:-127.0.0.2}
+NGINX_NETNS=${NGINX_NETNS:-}
+# in_ns CMD...: CMD in NGINX_NETNS (or here)
+in_ns() {
+    if [ -n "$NGINX_NETNS" ]; then ip netns exec "$NGINX_NETNS" "$@"; else "$@"; fi
+}
+# nginx_start PREFIX ROOT PORT RATE: nginx on NGINX_ADDR:PORT serving ROOT, limit_rate RATE per
 # connection (0 = none). Waits until it answers.
 nginx_start() {
     local prefix=$1 root=$2 port=$3 rate=$4 user_line='# (not root: runs as the current user)' temps='' m i
@@ -68,22 +76,28 @@ nginx_start() {
             temps+=$'\n'"    ${m}_temp_path $prefix/tmp-$m;"
         fi
     done
-    awk -v prefix="$prefix" -v root="$root" -v port="$port" -v rate="$rate" \
+    awk -v prefix="$prefix" -v root="$root" -v addr="$NGINX_ADDR" -v port="$port" -v rate="$rate" \
         -v user_line="$user_line" -v temps="$temps" '
         /^@USER_LINE@$/ { print user_line; next }
         /^@TEMP_PATHS@$/ { print temps; next }
-        { gsub(/@PREFIX@/, prefix); gsub(/@ROOT@/, root); gsub(/@ADDR@/, "127.0.0.2");
+        { gsub(/@PREFIX@/, prefix); gsub(/@ROOT@/, root); gsub(/@ADDR@/, addr);
           gsub(/@PORT@/, port); gsub(/@LIMIT_RATE@/, rate); print }' \
         "$REPO_ROOT/bench/nginx.conf.in" >"$prefix/nginx.conf"
     : >"$prefix/access.log"
     nginx -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/error.log" -t -q \
         || die "nginx rejected $prefix/nginx.conf"
-    nginx -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/error.log" \
-        >"$prefix/stdout" 2>&1 &
+    # (ip netns exec execs nginx: the pid is nginx's master)
+    # (not through in_ns: a backgrounded function is a subshell, and $! would be its pid)
+    if [ -n "$NGINX_NETNS" ]; then
+        ip netns exec "$NGINX_NETNS" nginx -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/error.log" \
+            >"$prefix/stdout" 2>&1 &
+    else
+        nginx -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/error.log" >"$prefix/stdout" 2>&1 &
+    fi
     NGINX_PID=$!
     ACCESS_LOG=$prefix/access.log
     for ((i = 0; i < 100; i++)); do
-        if curl -s -o /dev/null "http://127.0.0.2:$port/"; then
+        if in_ns curl -s -o /dev/null "http://$NGINX_ADDR:$port/"; then
             : >"$ACCESS_LOG"
             return 0
         fi
@@ -91,7 +105,7 @@ nginx_start() {
         sleep 0.1
     done
     cat "$prefix/error.log" >&2 || true
-    die "nginx did not start on 127.0.0.2:$port"
+    die "nginx did not start on $NGINX_ADDR:$port${NGINX_NETNS:+ (netns $NGINX_NETNS)}"
 }
 
 nginx_stop() {
@@ -105,7 +119,7 @@ access_log_size() { stat -c %s "$ACCESS_LOG"; }
 
 # access_log_sum OFFSET: "BODY_BYTES REQUESTS" logged after OFFSET
 access_log_sum() {
-    tail -c +$(($1 + 1)) "$ACCESS_LOG" | awk '{ b += $1; n++ } END { printf "%d %d\n", b, n }'
+    tail -c +$(($1 + 1)) "$ACCESS_LOG" | awk '{ b += $1; n++ } END { printf "%.0f %.0f\n", b, n }'
 }
 
 # --- one timed download --------------------------------------------------------------------
@@ -156,4 +170,98 @@ verify() {
             SHA_BAD+="${SHA_BAD:+,}$p"
         fi
     done
+}
+
+# --- shared by wan.sh and firstboot.sh (run.sh has its own copy of the first three) ---------
+
+# shellcheck disable=SC2153 # DATA is the caller's (bench/wan.sh)
+# make_model_config WORK MODEL_SIZE CODEC_SIZE CDN_HOST: WORK/config.json (the fake model, one
+# repo, one commit, CDN redirects to CDN_HOST), WORK/manifest.tsv; sets TOKEN. The content is
+# generated once into $DATA/blobs.
+make_model_config() {
+    local work=$1 t0
+    python3 "$REPO_ROOT/tests/mock_hub/mock_hub.py" --make-config fake-model "$work/config.json" \
+        --model-size "$2" --codec-size "$3" >"$work/tokens.env"
+    python3 - "$work/config.json" "$4" <<'PY'
+import json, os, sys
+path = sys.argv[1]
+with open(path) as f:
+    cfg = json.load(f)
+cfg["repos"] = [r for r in cfg["repos"] if r["id"] == "fishaudio/openaudio-s1-mini"]
+repo = cfg["repos"][0]
+first = next(iter(repo["commits"]))
+repo["commits"] = {first: repo["commits"][first]}
+repo["branches"] = {"main": first}
+repo["tags"] = {"v1.0": first}
+repo.pop("prs", None)
+cfg["cdn_host"] = sys.argv[2]
+with open(path + ".tmp", "w") as f:
+    json.dump(cfg, f, indent=1)
+os.replace(path + ".tmp", path)
+PY
+    TOKEN=$(sed -n 's/^TOKEN_OK=//p' "$work/tokens.env")
+    [ -n "$TOKEN" ] || die "no test token in the generated config"
+    t0=$(date +%s)
+    python3 "$REPO_ROOT/tests/mock_hub/mock_hub.py" --print-manifest --config "$work/config.json" \
+        --data-dir "$DATA/blobs" >"$work/manifest.json"
+    say "content ready in $(($(date +%s) - t0)) s"
+    python3 - "$work/manifest.json" >"$work/manifest.tsv" <<'PY'
+import json, sys
+for f in json.load(open(sys.argv[1]))["files"]:
+    print(f["path"], f["size"], f["sha256"], int(bool(f["lfs"])), f["data_file"], sep="\t")
+PY
+}
+
+# read_manifest TSV: sets SHA[path], DATAFILE[path], ALL_FILES, LFS_FILES, LFS_BYTES
+read_manifest() {
+    local p size sha lfs dfile
+    declare -gA SHA DATAFILE
+    ALL_FILES=()
+    LFS_FILES=()
+    LFS_BYTES=0
+    while IFS=$'\t' read -r p size sha lfs dfile; do
+        SHA[$p]=$sha
+        DATAFILE[$p]=$dfile
+        ALL_FILES+=("$p")
+        if [ "$lfs" = 1 ]; then
+            LFS_FILES+=("$p")
+            LFS_BYTES=$((LFS_BYTES + size))
+        fi
+    done <"$1"
+    [ ${#LFS_FILES[@]} -ge 1 ] || die "the manifest lists no LFS file"
+}
+
+# cdn_farm ROOT HOST: URL[path] = the CDN URL the Hub redirects each LFS file to, and the symlink
+# farm under ROOT that nginx serves them from (needs REPO_ID, TOKEN, HUB_URL, CDN_PORT)
+cdn_farm() {
+    local root=$1 host=$2 p hdr loc upath
+    declare -gA URL
+    for p in "${LFS_FILES[@]}"; do
+        hdr=$(curl -sS -o /dev/null -D - -H "Authorization: Bearer $TOKEN" "$HUB_URL/$REPO_ID/resolve/main/$p")
+        loc=$(printf '%s\n' "$hdr" | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+        case $loc in "http://$host:$CDN_PORT/"*) ;; *) die "unexpected redirect for $p: '$loc'" ;; esac
+        URL[$p]=$loc
+        upath=${loc#http://"$host":"$CDN_PORT"}
+        upath=${upath%%\?*}
+        mkdir -p "$root$(dirname "$upath")"
+        ln -sfn "${DATAFILE[$p]}" "$root$upath"
+    done
+}
+
+# write_meta FILE: the machine and the common tools, key=value (WORK: the caller's work dir)
+# shellcheck disable=SC2153
+write_meta() {
+    {
+        echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+        echo "nproc=$(nproc)"
+        echo "cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+        echo "cpu_flags=$(grep -o -w -E 'sha_ni|avx2|avx512f' /proc/cpuinfo | sort -u | tr '\n' ' ')"
+        echo "mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+        echo "kernel=$(uname -sr)"
+        echo "os=$(. /etc/os-release 2>/dev/null && echo "${PRETTY_NAME:-?}")"
+        echo "fs=$(df -T "$WORK" | awk 'NR == 2 { print $2 }')"
+        echo "v_nginx=$(nginx -v 2>&1 | sed 's/^nginx version: //')"
+        echo "v_python=$(python3 --version 2>&1)"
+        echo "load_end=$(cut -d' ' -f1-3 /proc/loadavg)"
+    } >"$1"
 }

@@ -352,6 +352,7 @@ def main(argv):
     md.append("* `curl -o` and `wget` use one connection per file, one file after the other; "
               "`curl --parallel` one connection per file, both at once; aria2c up to 16 per file.")
     md.append("")
+    md += MORE_BENCHES
 
     text = "\n".join(md)
     with open(out_path + ".tmp", "w") as f:
@@ -360,6 +361,23 @@ def main(argv):
     os.replace(out_path + ".tmp", out_path)
     sys.stdout.write(text)
     return 1 if any(v is False for v in verdicts) else 0
+
+
+# The other benchmarks (issue 16), each with its own report beside this one.
+MORE_BENCHES = [
+    "## More benchmarks",
+    "",
+    "* [RESULTS-wan.md](RESULTS-wan.md) (`bench/wan.sh`): a shaped link with latency, loss and a "
+    "per-connection cap; bootstrap against aria2c, hf_transfer and snapshot_download. Chart:",
+    "",
+    "  ![throughput by tool and WAN condition](wan.png)",
+    "",
+    "* [RESULTS-many.md](RESULTS-many.md) (`bench/many.sh`): 10,000 files of 100 KiB and 100,000 "
+    "tiny files, per-file cost and system calls.",
+    "* [RESULTS-firstboot.md](RESULTS-firstboot.md) (`bench/firstboot.sh`): `bootstrap run` from "
+    "nothing to the hand-off, phase by phase, and the re-hash after a reboot.",
+    "",
+]
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ TEST_PKGS=(python3 python3-pip openssl curl clang libclang-rt-14-dev shellcheck 
            util-linux procps iproute2 file valgrind e2fsprogs exfatprogs exfat-fuse
            git portaudio19-dev libsox-dev ffmpeg)   # the last three: fish-speech (test 610)
 STATIC_PKGS=(musl-tools dpkg-dev cmake autoconf automake libtool perl linux-libc-dev)
-BENCH_PKGS=(nginx-light curl wget aria2 time hyperfine)
+BENCH_PKGS=(nginx-light curl wget aria2 time hyperfine gnuplot-nox iptables ethtool python3-venv)   # + Go (toxiproxy: bench/setup-tools.sh)
 
 want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
 for arg in "$@"; do

@@ -1022,6 +1022,10 @@ class Handler(BaseHTTPRequestHandler):
     timeout = 120            # idle keep-alive connections are closed after this
     origin = "?"
     body_cap = 16 * MiB
+    # TCP_NODELAY: the headers and the body go out in separate writes, and on a kept-alive
+    # connection Nagle would hold the second back for the client's delayed ACK (40 ms a
+    # response), which no real server does (bench/many.sh: 10,000 files would take 400 s)
+    disable_nagle_algorithm = True
 
     # -- connection -------------------------------------------------------------
 
