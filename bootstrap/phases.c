@@ -539,6 +539,28 @@ enum bs_err phase_handoff(struct run_ctx *c, struct bs_diag *d)
 
 /* ---- --resume checks --------------------------------------------------- */
 
+/*
+ * A blob placed without waiting for the disk (its marker blobs/<etag>.bsunsynced names the
+ * boot) whose boot is over: its data may never have reached the disk, so the fetch phase
+ * must run to hash it again (download_check.c does), also under --resume.
+ */
+static bool placed_before_reboot(const char *local_path)
+{
+    char blob[PATH_MAX], mark[PATH_MAX + 16], boot[64], now[64];
+    enum bs_err rc;
+
+    if (!realpath(local_path, blob) ||
+        snprintf(mark, sizeof(mark), "%s" CACHE_UNSYNCED_SUFFIX, blob) >= (int)sizeof(mark))
+        return false;
+    rc = read_first_line(mark, true, boot, sizeof(boot));
+    if (rc == BS_E_NOTFOUND)
+        return false; /* no marker: placed durably */
+    if (rc != BS_OK)
+        return true; /* a marker that cannot be read counts as another boot's */
+    boot_id_read(now, sizeof(now));
+    return !now[0] || strcmp(boot, now) != 0;
+}
+
 bool phase_still_done(struct run_ctx *c, enum state_phase p, char *why, size_t whylen)
 {
     struct stat sb;
@@ -575,6 +597,13 @@ bool phase_still_done(struct run_ctx *c, enum state_phase p, char *why, size_t w
             if ((uint64_t)sb.st_size != f->size) {
                 (void)snprintf(why, whylen, "%s has %llu bytes instead of %llu", f->local_path,
                                (unsigned long long)sb.st_size, (unsigned long long)f->size);
+                return false;
+            }
+            if (placed_before_reboot(f->local_path)) {
+                (void)snprintf(why, whylen,
+                               "%s was placed without waiting for the disk before a reboot: it "
+                               "is hashed again",
+                               f->local_path);
                 return false;
             }
         }
