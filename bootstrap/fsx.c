@@ -233,7 +233,7 @@ enum bs_err write_atomic_ex(const char *path, const void *data, size_t len, mode
         p += w;
         len -= (size_t)w;
     }
-    if (((flags & WA_DATASYNC) ? fdatasync(fd) : fsync(fd)) < 0) {
+    if (!(flags & WA_NO_SYNC) && ((flags & WA_DATASYNC) ? fdatasync(fd) : fsync(fd)) < 0) {
         rc = diag_set(d, errno == ENOSPC ? BS_E_NOSPACE : BS_E_IO, "cannot fsync '%s': %s", tmp,
                       strerror(errno));
         goto fail;
@@ -248,6 +248,8 @@ enum bs_err write_atomic_ex(const char *path, const void *data, size_t len, mode
         rc = diag_set(d, BS_E_IO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
         goto fail;
     }
+    if (flags & WA_NO_SYNC)
+        return BS_OK;
     if (flags & WA_NO_DIRSYNC_ERR) {
         (void)fsync_dir(dir, NULL);
         return BS_OK;

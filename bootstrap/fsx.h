@@ -46,6 +46,7 @@ enum write_atomic_flags {
     WA_DATASYNC = 2u,  /* fdatasync instead of fsync */
     WA_UMASK = 4u,     /* mode filtered by the umask (no fchmod) */
     WA_NO_DIRSYNC_ERR = 8u, /* a failed fsync of the folder is not an error */
+    WA_NO_SYNC = 16u,  /* neither the file nor the folder is synced: atomic, not durable */
 };
 enum bs_err write_atomic_ex(const char *path, const void *data, size_t len, mode_t mode,
                             unsigned flags, struct bs_diag *d);
