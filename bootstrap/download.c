@@ -31,8 +31,14 @@
 
 void dl_result_release(struct dl_result *res)
 {
+    size_t i;
+
     if (!res)
         return;
+    for (i = 0; res->files && i < res->nfiles; i++) {
+        free(res->files[i].path);
+        free(res->files[i].local_path);
+    }
     free(res->files);
     res->files = NULL;
     res->nfiles = 0;
@@ -180,7 +186,6 @@ enum bs_err dl_select_items(struct dl_ctx *c, const struct hub_file_list *l, str
         it = &c->items[n++];
         it->f = l->v[i];
         (void)snprintf(it->etag, sizeof(it->etag), "%s", hub_file_etag(&l->v[i]));
-        (void)snprintf(it->name, sizeof(it->name), "%s", l->v[i].path);
         it->size = l->v[i].size;
         it->lock_fd = -1;
     }
@@ -230,11 +235,16 @@ enum bs_err dl_fill_result(struct dl_ctx *c, struct dl_result *res, struct bs_di
     for (i = 0; i < c->nitems; i++) {
         struct dl_file_result *fr = &res->files[i];
         const struct dl_item *it = &c->items[i];
-        copy_str(fr->path, sizeof(fr->path), it->f.path);
+        char lp[PATH_MAX];
+        /* exact-size strings: a dataset of 100,000 files keeps 100,000 of them */
+        local_path_of(c, it, lp, sizeof(lp));
+        fr->path = strdup(it->f.path);
+        fr->local_path = strdup(lp);
+        if (!fr->path || !fr->local_path)
+            return diag_set(d, BS_E_NOMEM, "out of memory");
         copy_str(fr->etag, sizeof(fr->etag), it->etag);
         fr->size = it->size;
         fr->fetched = it->fetched;
-        local_path_of(c, it, fr->local_path, sizeof(fr->local_path));
         res->bytes_total += it->size;
         if (it->fetched)
             res->files_fetched++;
@@ -354,7 +364,7 @@ static enum bs_err fetch_batch(struct dl_ctx *c, const char *token, struct dl_it
             continue;
         }
         j = &jobs[nj++];
-        j->name = it->name;
+        j->name = it->f.path;
         j->user = it;
         j->probe = true;
         j->size = it->size;
@@ -575,6 +585,8 @@ enum bs_err dl_snapshot(const struct hf_env *env, const char *token, const struc
     rc = dl_select_items(&c, &l, d);
     if (rc)
         goto out;
+    hub_file_list_release(&l); /* the items hold what is needed: the listing's memory goes now */
+    hub_file_list_init(&l);
 
     /* 3. what is there already */
     rc = dl_classify_items(&c, &all_present, d);

@@ -45,10 +45,10 @@ struct dl_request {
 };
 
 struct dl_file_result {
-    char path[1024];       /* repo-relative path */
+    char *path;            /* owned: repo-relative path */
     char etag[65];         /* sha256 (LFS) or git blob sha1 */
     uint64_t size;
-    char local_path[4096]; /* in the local dir when asked, else snapshots/<commit>/<path> */
+    char *local_path;      /* owned: in the local dir when asked, else snapshots/<commit>/<path> */
     bool fetched;          /* downloaded (at least partly) by this call */
 };
 

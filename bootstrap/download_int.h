@@ -34,7 +34,6 @@ struct dl_item {
      * locked and fetched, and this one shares its outcome (an empty __init__.py twice,
      * a tokenizer in two folders) */
     struct dl_item *twin_of;
-    char name[HUB_PATH_MAX + 1];
 };
 
 struct dl_ctx {
