@@ -260,12 +260,15 @@ static void next_step_for(const struct run_ctx *c, enum bs_err rc, char *out, si
                        "run with --wait",
                        c->state_dir);
         break;
-    case BS_E_ARCHIVE:
+    case BS_E_ARCHIVE: {
+        char again[PATH_MAX * 3 + 160];
+        run_force_command(c, "fetch", again, sizeof(again));
         (void)snprintf(out, n,
                        "the archive was refused (see the error); check the artifact in %s, "
-                       "then download it again: bootstrap --resume --force fetch",
-                       c->config_path);
+                       "then download it again: %s",
+                       c->config_path, again);
         break;
+    }
     case BS_E_HANDOFF:
         (void)snprintf(out, n, "fix the entrypoint '%s' (see the error), then: %s", c->entrypoint,
                        resume);
@@ -383,15 +386,17 @@ static int run_phases(struct run_ctx *c)
                 st->status = STATE_DONE;
                 st->phase = STATE_PHASE_HANDOFF;
                 st->last_error.set = false;
+                char again[PATH_MAX * 3 + 160];
+                run_force_command(c, "handoff", again, sizeof(again));
                 (void)snprintf(st->next_step, sizeof(st->next_step),
                                "nothing: the entrypoint has finished (%s exists); to run it "
-                               "again: bootstrap --resume --force handoff",
-                               c->done_path);
+                               "again: %s",
+                               c->done_path, again);
                 if ((rc = run_save(c, &d)))
                     return fail_run(c, STATE_PHASE_NONE, rc, &d, "cannot save the state");
                 log_info("the entrypoint has already finished (%s exists): nothing to do",
                          c->done_path);
-                log_info("to run it again: bootstrap --resume --force handoff");
+                log_info("to run it again: %s", again);
                 return BS_EXIT_OK;
             }
         }

@@ -65,15 +65,12 @@ void run_progress(struct run_ctx *c, const char *item, uint64_t done, uint64_t t
         log_debug("cannot save progress: %s", d.msg);
 }
 
-void run_resume_command(const struct run_ctx *c, char *out, size_t outlen)
+/* The resume command by hand (never the unit's), with extra options appended. */
+static void resume_by_hand(const struct run_ctx *c, const char *extra, char *out, size_t outlen)
 {
     char opts[3 * PATH_MAX + 96] = "";
     size_t o = 0;
 
-    if (c->under_systemd) {
-        (void)snprintf(out, outlen, "sudo systemctl restart bootstrap");
-        return;
-    }
     /* the options that chose where and how this run works must be given again */
 #define ADD(...)                                                                                   \
     (o += (size_t)snprintf(opts + o, o < sizeof(opts) ? sizeof(opts) - o : 0, __VA_ARGS__))
@@ -85,6 +82,8 @@ void run_resume_command(const struct run_ctx *c, char *out, size_t outlen)
         ADD(" --workspace '%s'", c->workspace[0] ? c->workspace : c->o.workspace);
     if (c->o.allow_no_gpu)
         ADD(" --allow-no-gpu");
+    if (extra)
+        ADD(" %s", extra);
 #undef ADD
     if (o >= sizeof(opts))
         opts[sizeof(opts) - 1] = '\0';
@@ -97,6 +96,22 @@ void run_resume_command(const struct run_ctx *c, char *out, size_t outlen)
                        "printf '%%s' \"$HF_TOKEN\" | bootstrap --resume --token-stdin%s", opts);
     else
         (void)snprintf(out, outlen, "bootstrap --resume%s", opts);
+}
+
+void run_resume_command(const struct run_ctx *c, char *out, size_t outlen)
+{
+    if (c->under_systemd)
+        (void)snprintf(out, outlen, "sudo systemctl restart bootstrap");
+    else
+        resume_by_hand(c, NULL, out, outlen);
+}
+
+void run_force_command(const struct run_ctx *c, const char *phase, char *out, size_t outlen)
+{
+    char extra[64];
+
+    (void)snprintf(extra, sizeof(extra), "--force %s", phase);
+    resume_by_hand(c, extra, out, outlen);
 }
 
 void run_set_summary(struct run_ctx *c, enum state_phase p, const char *fmt, ...)

@@ -99,6 +99,9 @@ void run_progress(struct run_ctx *c, const char *item, uint64_t done, uint64_t t
  */
 void run_resume_command(const struct run_ctx *c, char *out, size_t outlen);
 
+/* The same command, typed by a person (never the unit's), redoing one phase: "... --force PHASE". */
+void run_force_command(const struct run_ctx *c, const char *phase, char *out, size_t outlen);
+
 /* Seconds since the epoch (the one clock of the run). */
 int64_t run_now(void);
 

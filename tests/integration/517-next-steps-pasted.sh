@@ -88,6 +88,18 @@ case $cmd in *"--state-dir '$T/s2'"*) ;; *) fail "the resume step drops --state-
 case $cmd in *--token-stdin*) ;; *) fail "the resume step forgets the token is not stored: $step" ;; esac
 ENVS+=("HF_TOKEN=$TOKEN_OK")
 paste_step "${cmd/bootstrap /$BOOTSTRAP }" || fail "pasting '$cmd' failed"
+# the run has handed off and finished; once more: "nothing to do; to run it again: CMD"
+paste_step "${cmd/bootstrap /$BOOTSTRAP }" || fail "pasting '$cmd' a second time failed"
+step=$(step_of "$T/s2")
+echo "step: $step"
+again=${step##*to run it again: }
+case $again in
+*"--state-dir '$T/s2'"*"--force handoff") ;;
+*) fail "the step to run the entrypoint again loses the run's options: $step" ;;
+esac
+rm -f "$T/report.txt"
+paste_step "${again/bootstrap /$BOOTSTRAP }" || fail "pasting '$again' failed"
+[ -f "$T/report.txt" ] || fail "pasting '$again' did not run the entrypoint again"
 unset 'ENVS[${#ENVS[@]}-1]'
 
 # 3. a bad HF_TOKEN wins over any login: the step must say so
