@@ -60,29 +60,9 @@ done
 [ -x "$BOOTSTRAP" ] || die "no $BOOTSTRAP: run 'make static' or 'make' first"
 [ -r /proc/sys/kernel/random/boot_id ] || die "no /proc/sys/kernel/random/boot_id"
 
-if [ -z "$WORK" ] || [ "$WORK" = / ]; then die "bad BENCH_WORK"; fi
-mkdir -p "$DATA"
-exec 9>"$DATA/bench.lock"
-flock -n 9 || die "another bench is running (lock $DATA/bench.lock)"
-rm -rf "$WORK"
-mkdir -p "$WORK"
-RUN_DIR=$WORK/runs
-mkdir -p "$RUN_DIR"
+bench_begin
 cp "$BOOTSTRAP" "$WORK/bootstrap"
 BS=$WORK/bootstrap
-
-# shellcheck disable=SC2317 # called through the trap
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    nginx_stop
-    mock_stop
-    if [ "${BENCH_KEEP:-0}" = 1 ]; then say "kept $WORK"; else rm -rf "$WORK"; fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 # --- the Hub, the CDN, the manifest ---------------------------------------------------------
 

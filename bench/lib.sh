@@ -265,3 +265,32 @@ write_meta() {
         echo "load_end=$(cut -d' ' -f1-3 /proc/loadavg)"
     } >"$1"
 }
+
+# ---- the scratch folder, the lock, the clean-up (every bench/*.sh) ----------------------------
+
+# One bench at a time on $DATA (a second one would remove the first one's work dir), a fresh
+# $WORK with $RUN_DIR, and the exit trap: BENCH_EXTRA_CLEANUP (a function name, optional) runs
+# first, then nginx and the mock stop and $WORK goes (BENCH_KEEP=1 keeps it).
+bench_begin() {
+    if [ -z "$WORK" ] || [ "$WORK" = / ]; then die "bad BENCH_WORK"; fi
+    mkdir -p "$DATA"
+    exec 9>"$DATA/bench.lock"
+    flock -n 9 || die "another bench is running (lock $DATA/bench.lock)"
+    rm -rf "$WORK"
+    RUN_DIR=$WORK/runs
+    mkdir -p "$RUN_DIR"
+    trap bench_cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
+# shellcheck disable=SC2317 # called through the trap
+bench_cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    if [ -n "${BENCH_EXTRA_CLEANUP:-}" ]; then "$BENCH_EXTRA_CLEANUP"; fi
+    nginx_stop
+    mock_stop
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then say "kept $WORK"; else rm -rf "$WORK"; fi
+    exit "$rc"
+}

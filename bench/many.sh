@@ -69,30 +69,10 @@ if [ "$STRACE" = 1 ] && ! command -v strace >/dev/null; then say "no strace: no 
 [ -x "$BOOTSTRAP" ] || die "no $BOOTSTRAP: run 'make' first"
 if [ -n "$STATIC" ] && [ ! -x "$STATIC" ]; then STATIC=; fi
 
-if [ -z "$WORK" ] || [ "$WORK" = / ]; then die "bad BENCH_WORK"; fi
-mkdir -p "$DATA"
-exec 9>"$DATA/bench.lock"
-flock -n 9 || die "another bench is running (lock $DATA/bench.lock)"
-rm -rf "$WORK"
-mkdir -p "$WORK"
-RUN_DIR=$WORK/runs
-mkdir -p "$RUN_DIR"
+bench_begin
 cp "$BOOTSTRAP" "$WORK/bootstrap"
 BOOTSTRAP=$WORK/bootstrap
 if [ -n "$STATIC" ]; then cp "$STATIC" "$WORK/bootstrap-static"; STATIC=$WORK/bootstrap-static; fi
-
-# shellcheck disable=SC2317 # called through the trap
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    nginx_stop
-    mock_stop
-    if [ "${BENCH_KEEP:-0}" = 1 ]; then say "kept $WORK"; else rm -rf "$WORK"; fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 # --- the repos -----------------------------------------------------------------------------
 

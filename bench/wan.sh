@@ -84,37 +84,23 @@ fi
 
 # --- scratch, cleanup ----------------------------------------------------------------------
 
-if [ -z "$WORK" ] || [ "$WORK" = / ]; then die "bad BENCH_WORK"; fi
-mkdir -p "$DATA"
-exec 9>"$DATA/bench.lock"
-flock -n 9 || die "another bench is running (lock $DATA/bench.lock)"
-rm -rf "$WORK"
-mkdir -p "$WORK"
-RUN_DIR=$WORK/runs
-mkdir -p "$RUN_DIR"
+bench_begin
 cp "$BOOTSTRAP" "$WORK/bootstrap"
 BOOTSTRAP=$WORK/bootstrap
 if [ -n "$STATIC" ]; then cp "$STATIC" "$WORK/bootstrap-static"; STATIC=$WORK/bootstrap-static; fi
 TOXI_PID=
 
+# the link's own parts, before nginx and the mock stop (bench_cleanup)
 # shellcheck disable=SC2317 # called through the trap
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    nginx_stop
+wan_cleanup() {
     if [ -n "$TOXI_PID" ]; then stop_pid "$TOXI_PID"; fi
-    mock_stop
     ip netns del "$NS" 2>/dev/null || true
     ip link del "$HOST_IF" 2>/dev/null || true
     iptables -D INPUT -i "$HOST_IF" -j BENCH_WAN 2>/dev/null || true
     iptables -F BENCH_WAN 2>/dev/null || true
     iptables -X BENCH_WAN 2>/dev/null || true
-    if [ "${BENCH_KEEP:-0}" = 1 ]; then say "kept $WORK"; else rm -rf "$WORK"; fi
-    exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+BENCH_EXTRA_CLEANUP=wan_cleanup
 
 # --- the link: veth into a namespace, tbf both ways ----------------------------------------
 
