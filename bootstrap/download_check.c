@@ -14,6 +14,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -125,26 +126,6 @@ void dl_drop_blob(struct dl_ctx *c, const struct dl_item *it)
         (void)unlink(blob);
     if (cache_snapshot_path(&c->cr, c->commit, it->f.path, ptr, sizeof(ptr)) == BS_OK)
         (void)unlink(ptr);
-}
-
-static enum bs_err verify_blob(struct dl_ctx *c, struct dl_item *it, bool *ok, struct bs_diag *d)
-{
-    char blob[PATH_MAX], hex[65];
-    enum fetch_hash_kind k = fetch_hash_for_etag(it->etag);
-    enum bs_err rc;
-
-    *ok = false;
-    if (cache_blob_path(&c->cr, it->etag, blob, sizeof(blob)))
-        return diag_set(d, BS_E_USAGE, "path too long");
-    if (k == FETCH_HASH_NONE)
-        return BS_OK;
-    rc = fetch_hash_file(blob, k, hex, sizeof(hex), d);
-    if (rc == BS_E_INTERRUPTED)
-        return rc;
-    *ok = rc == BS_OK && strcmp(hex, it->etag) == 0;
-    if (!*ok)
-        dl_drop_blob(c, it);
-    return BS_OK;
 }
 
 enum unsynced dl_blob_unsynced(const struct dl_ctx *c, const char *etag)
@@ -270,27 +251,97 @@ enum bs_err dl_materialise_local(struct dl_ctx *c, struct bs_diag *d)
     return BS_OK;
 }
 
-/* Decide per item: cached, fresh in the local dir, or to fetch (also --verify). */
+/* What classify found for one item before the hashing, and what the hashing said. */
+struct verdict {
+    enum local_verdict lv;
+    enum unsynced us;
+    bool suspect, verify, hashed, ok;
+    enum bs_err rc;
+};
+
+/* The blobs to hash again, hashed by up to HASH_THREADS threads (a reboot's re-hash of a 3.6
+ * GB model was one file after the other: twice the time the disk and SHA-NI allow). */
+#define HASH_THREADS 4
+
+struct hash_pool {
+    struct dl_ctx *c;
+    struct verdict *v;
+    size_t next;
+    pthread_mutex_t mu;
+};
+
+static void *hash_worker(void *arg)
+{
+    struct hash_pool *p = arg;
+
+    for (;;) {
+        size_t i;
+        char blob[PATH_MAX], hex[65];
+        struct dl_item *it;
+        enum fetch_hash_kind k;
+        pthread_mutex_lock(&p->mu);
+        while (p->next < p->c->nitems && !p->v[p->next].verify)
+            p->next++;
+        i = p->next++;
+        pthread_mutex_unlock(&p->mu);
+        if (i >= p->c->nitems)
+            return NULL;
+        it = &p->c->items[i];
+        k = fetch_hash_for_etag(it->etag);
+        if (k == FETCH_HASH_NONE || cache_blob_path(&p->c->cr, it->etag, blob, sizeof(blob)))
+            continue; /* ok stays false */
+        p->v[i].rc = fetch_hash_file(blob, k, hex, sizeof(hex), NULL);
+        p->v[i].hashed = p->v[i].rc != BS_E_INTERRUPTED;
+        p->v[i].ok = p->v[i].rc == BS_OK && strcmp(hex, it->etag) == 0;
+    }
+}
+
+static enum bs_err hash_in_parallel(struct dl_ctx *c, struct verdict *v, size_t n,
+                                    struct bs_diag *d)
+{
+    struct hash_pool p = {c, v, 0, PTHREAD_MUTEX_INITIALIZER};
+    pthread_t th[HASH_THREADS];
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t nth = n < HASH_THREADS ? n : HASH_THREADS, started = 0, i;
+
+    if (cpus > 0 && (size_t)cpus < nth)
+        nth = (size_t)cpus;
+    for (i = 1; i < nth; i++)
+        if (pthread_create(&th[started], NULL, hash_worker, &p) == 0)
+            started++;
+    (void)hash_worker(&p); /* this thread hashes too */
+    for (i = 0; i < started; i++)
+        (void)pthread_join(th[i], NULL);
+    pthread_mutex_destroy(&p.mu);
+    for (i = 0; i < c->nitems; i++)
+        if (v[i].verify && v[i].rc == BS_E_INTERRUPTED)
+            return diag_set(d, BS_E_INTERRUPTED, "interrupted while checking '%s'",
+                            c->items[i].f.path);
+    return BS_OK;
+}
+
+/* Decide per item: cached, fresh in the local dir, or to fetch (also --verify). Pass 1
+ * judges each item in order, the blobs to hash again are hashed in parallel, pass 2 acts
+ * on the verdicts in order. */
 enum bs_err dl_classify_items(struct dl_ctx *c, bool *all_present, struct bs_diag *d)
 {
-    size_t i;
-    enum bs_err rc;
+    struct verdict *v = calloc(c->nitems ? c->nitems : 1, sizeof(*v));
+    size_t i, nverify = 0;
+    enum bs_err rc = BS_OK;
 
+    if (!v)
+        return diag_set(d, BS_E_NOMEM, "out of memory");
     *all_present = true;
-    for (i = 0; i < c->nitems; i++) {
+    for (i = 0; i < c->nitems && rc == BS_OK; i++) {
         struct dl_item *it = &c->items[i];
-        enum local_verdict lv = LV_NONE;
-        enum unsynced us;
-        bool suspect, blob;
+        bool blob;
         it->st = IT_FETCH;
-        if (c->rq->local_dir) {
-            rc = dl_local_edit_check(c, it, &lv, d);
-            if (rc)
-                return rc;
-        }
+        if (c->rq->local_dir && (rc = dl_local_edit_check(c, it, &v[i].lv, d)))
+            break;
         /* written after its snapshot link was made: edited in place, re-hash it */
-        suspect = lv == LV_NONE && cache_blob_suspect(&c->cr, c->commit, it->f.path, it->etag);
-        if (lv == LV_BLOB_BAD) {
+        v[i].suspect =
+            v[i].lv == LV_NONE && cache_blob_suspect(&c->cr, c->commit, it->f.path, it->etag);
+        if (v[i].lv == LV_BLOB_BAD) {
             dl_drop_blob(c, it);
         } else if (cache_pointer_ok(&c->cr, c->commit, it->f.path, it->etag, it->size,
                                     c->no_symlinks) ||
@@ -303,33 +354,37 @@ enum bs_err dl_classify_items(struct dl_ctx *c, bool *all_present, struct bs_dia
         blob = it->st == IT_CACHED && cache_blob_ok(&c->cr, it->etag, it->size);
         if (blob)
             cache_blob_unfreeze(&c->cr, it->etag);
-        us = blob ? dl_blob_unsynced(c, it->etag) : US_NONE;
-        if ((c->rq->verify || suspect || us == US_OTHER_BOOT) && lv != LV_BLOB_GOOD && blob) {
-            bool ok;
-            if (us == US_OTHER_BOOT && !c->rq->verify)
-                log_info("checking '%s' again: it was placed before a reboot, before its data "
-                         "was known to be on disk",
-                         it->f.path);
-            rc = verify_blob(c, it, &ok, d);
-            if (rc)
-                return rc;
-            if (!ok)
-                it->st = IT_FETCH;
-            else if (us == US_OTHER_BOOT)
-                us = US_NONE, dl_drop_unsynced_marker(c, it->etag);
+        v[i].us = blob ? dl_blob_unsynced(c, it->etag) : US_NONE;
+        v[i].verify = (c->rq->verify || v[i].suspect || v[i].us == US_OTHER_BOOT) &&
+                      v[i].lv != LV_BLOB_GOOD && blob;
+        if (v[i].verify && v[i].us == US_OTHER_BOOT && !c->rq->verify)
+            log_info("checking '%s' again: it was placed before a reboot, before its data "
+                     "was known to be on disk",
+                     it->f.path);
+        nverify += v[i].verify;
+    }
+    if (rc == BS_OK && nverify)
+        rc = hash_in_parallel(c, v, nverify, d);
+    for (i = 0; i < c->nitems && rc == BS_OK; i++) {
+        struct dl_item *it = &c->items[i];
+        if (v[i].verify && !v[i].ok) {
+            if (v[i].hashed)
+                dl_drop_blob(c, it);
+            it->st = IT_FETCH;
+        } else if (v[i].verify && v[i].us == US_OTHER_BOOT) {
+            v[i].us = US_NONE;
+            dl_drop_unsynced_marker(c, it->etag);
         }
-        if (us == US_THIS_BOOT && c->rq->sync && it->st == IT_CACHED)
+        if (v[i].us == US_THIS_BOOT && c->rq->sync && it->st == IT_CACHED)
             blob_flush(c, it->etag);
-        if (it->st == IT_CACHED && (lv == LV_BLOB_GOOD || suspect) && !c->no_symlinks) {
+        if (it->st == IT_CACHED && (v[i].lv == LV_BLOB_GOOD || v[i].suspect) && !c->no_symlinks)
             /* touched, not changed: a fresh link, so the mtime check passes next time */
             rc = cache_link_pointer(&c->cr, c->commit, it->f.path, it->etag, false, NULL, d);
-            if (rc)
-                return rc;
-        }
         if (it->st == IT_FETCH)
             *all_present = false;
     }
-    return BS_OK;
+    free(v);
+    return rc;
 }
 
 enum bs_err dl_link_cached(struct dl_ctx *c, struct bs_diag *d)
