@@ -78,7 +78,7 @@ paste_step "$cmd" || fail "pasting '$cmd' failed"
 grep -q "everything is ready\|hand" "$T/p.err" || fail "the pasted step did not finish the run"
 
 # 2. --allow-no-gpu and --state-dir are kept; the token from stdin must come again
-rm -rf "$T/hf" # a fresh cache: the download must be under way when it is stopped
+rm -rf "$T/hf" "$T/ws/checkpoints" # nothing there: the download must be under way when it is stopped
 interrupt sh -c "printf '%s' '$TOKEN_OK' | '$BOOTSTRAP' run --config '$T/manifest.json' --allow-no-gpu --token-stdin --no-handoff --state-dir '$T/s2'"
 step=$(step_of "$T/s2")
 cmd=$(command_of "$step")
