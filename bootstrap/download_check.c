@@ -28,27 +28,6 @@
 
 
 
-/* Nearest existing ancestor of path (for statvfs and st_dev before it exists). */
-void dl_existing_ancestor(const char *path, char *out, size_t len)
-{
-    struct stat st;
-    char *slash;
-
-    (void)snprintf(out, len, "%s", path);
-    while (out[0] && stat(out, &st) < 0) {
-        slash = strrchr(out, '/');
-        if (!slash)
-            break;
-        if (slash == out) {
-            out[1] = '\0';
-            break;
-        }
-        *slash = '\0';
-    }
-    if (!out[0] || stat(out, &st) < 0)
-        (void)snprintf(out, len, ".");
-}
-
 enum bs_err dl_space_check(const char *dir, uint64_t need, unsigned nfiles, const char *how,
                                struct bs_diag *d)
 {
@@ -57,7 +36,7 @@ enum bs_err dl_space_check(const char *dir, uint64_t need, unsigned nfiles, cons
 
     if (need == 0)
         return BS_OK;
-    dl_existing_ancestor(dir, where, sizeof(where));
+    path_existing_ancestor(dir, where, sizeof(where));
     if (disk_free_bytes(where, &free_b, NULL))
         return BS_OK; /* cannot tell: the writes will say ENOSPC if it comes to that */
     margin = need / 100 + SPACE_MARGIN;
@@ -93,8 +72,8 @@ bool dl_same_device(const char *a, const char *b)
     char pa[PATH_MAX], pb[PATH_MAX];
     struct stat sa, sb;
 
-    dl_existing_ancestor(a, pa, sizeof(pa));
-    dl_existing_ancestor(b, pb, sizeof(pb));
+    path_existing_ancestor(a, pa, sizeof(pa));
+    path_existing_ancestor(b, pb, sizeof(pb));
     return stat(pa, &sa) == 0 && stat(pb, &sb) == 0 && sa.st_dev == sb.st_dev;
 }
 

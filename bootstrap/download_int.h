@@ -71,7 +71,6 @@ const char *dl_revision_of(const struct dl_request *rq);
 void dl_fill_policy(const struct hf_env *env, struct fetch_opts *o);
 enum bs_err dl_select_items(struct dl_ctx *c, const struct hub_file_list *l, struct bs_diag *d);
 enum bs_err dl_fill_result(struct dl_ctx *c, struct dl_result *res, struct bs_diag *d);
-void dl_existing_ancestor(const char *path, char *out, size_t len);
 enum bs_err dl_space_check(const char *dir, uint64_t need, unsigned nfiles, const char *how,
                            struct bs_diag *d);
 uint64_t dl_still_needed(const struct cache_repo *cr, const char *etag, uint64_t size);

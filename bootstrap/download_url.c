@@ -135,7 +135,7 @@ enum bs_err dl_url(const struct hf_env *env, const char *url, const char *sha256
          * URL_UNKNOWN_SIZE_MAX; the engine stops there and removes the partial */
         uint64_t free_b = 0;
         char where[PATH_MAX];
-        dl_existing_ancestor(dir, where, sizeof(where));
+        path_existing_ancestor(dir, where, sizeof(where));
         job.max_size = URL_UNKNOWN_SIZE_MAX;
         if (disk_free_bytes(where, &free_b, NULL) == BS_OK)
             job.max_size = free_b > SPACE_MARGIN ? free_b - SPACE_MARGIN : 1;

@@ -492,21 +492,34 @@ bool path_is_file(const char *p)
     return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
+void path_existing_ancestor(const char *path, char *out, size_t len)
+{
+    struct stat st;
+    char *slash;
+
+    (void)snprintf(out, len, "%s", path);
+    while (out[0] && stat(out, &st) < 0) {
+        slash = strrchr(out, '/');
+        if (!slash)
+            break;
+        if (slash == out) {
+            out[1] = '\0';
+            break;
+        }
+        *slash = '\0';
+    }
+    if (!out[0] || stat(out, &st) < 0)
+        (void)snprintf(out, len, ".");
+}
+
 bool disk_free_at(const char *path, uint64_t *free_b, dev_t *dev)
 {
     char p[PATH_MAX];
     struct stat st;
-    size_t n = strlen(path);
 
-    if (n >= sizeof(p))
+    path_existing_ancestor(path, p, sizeof(p));
+    if (stat(p, &st) != 0)
         return false;
-    memcpy(p, path, n + 1);
-    while (stat(p, &st) != 0) {
-        char *slash = strrchr(p, '/');
-        if (!slash || slash == p)
-            return false;
-        *slash = '\0';
-    }
     if (dev)
         *dev = st.st_dev;
     return disk_free_bytes(p, free_b, NULL) == BS_OK;

@@ -144,6 +144,10 @@ void copy_str(char *dst, size_t dstlen, const char *src);
 /* Free space in bytes for unprivileged users at path (statvfs f_bavail). */
 enum bs_err disk_free_bytes(const char *path, uint64_t *ret, struct bs_diag *d);
 
+/* The nearest existing folder of path (path itself when it exists; "." at worst): where
+ * statvfs and st_dev can be asked before a folder is made. */
+void path_existing_ancestor(const char *path, char *out, size_t len);
+
 /* Free bytes (and the device) of the file system that holds path, or its nearest existing
  * parent (a folder not made yet). False when it cannot be told. */
 bool disk_free_at(const char *path, uint64_t *free_b, dev_t *dev);
