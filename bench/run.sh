@@ -89,15 +89,7 @@ fi
 
 # --- scratch, cleanup ----------------------------------------------------------------------
 
-if [ -z "$WORK" ] || [ "$WORK" = / ]; then die "bad BENCH_WORK"; fi
-mkdir -p "$DATA"
-# one bench at a time: a second one would remove the first one's work dir
-exec 9>"$DATA/bench.lock"
-flock -n 9 || die "another bench is running (lock $DATA/bench.lock)"
-rm -rf "$WORK"
-mkdir -p "$WORK"
-RUN_DIR=$WORK/runs
-mkdir -p "$RUN_DIR"
+bench_begin
 # take_copy SRC DST: measure a copy, since 'make' may replace the binary while the bench runs
 # (and a copy taken while the linker writes it is broken: check it, retry for a minute)
 take_copy() {
@@ -128,24 +120,13 @@ if [ -n "$STATIC" ]; then
 fi
 BS_PID=
 
+# the killed download and the tmpfs copies, before nginx and the mock stop (bench_cleanup)
 # shellcheck disable=SC2317 # called through the trap
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    if [ -n "$BS_PID" ]; then kill -KILL "$BS_PID" 2>/dev/null || true; fi
-    nginx_stop
-    mock_stop
+run_cleanup() {
+    if [ -n "${BS_PID:-}" ]; then kill -KILL "$BS_PID" 2>/dev/null || true; fi
     if [ -n "${SHM_DIR:-}" ]; then rm -rf "$SHM_DIR"; fi
-    if [ "${BENCH_KEEP:-0}" = 1 ]; then
-        say "kept $WORK"
-    else
-        rm -rf "$WORK"
-    fi
-    exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+BENCH_EXTRA_CLEANUP=run_cleanup
 
 # --- the model: config, content (generated once into $DATA), manifest ----------------------
 
@@ -186,19 +167,7 @@ for f in json.load(open(sys.argv[1]))["files"]:
         print(f["path"], f["size"], f["sha256"], int(bool(f["lfs"])), f["data_file"], sep="\t")
 EOF
 
-declare -A SHA DATAFILE
-ALL_FILES=()
-LFS_FILES=()
-LFS_BYTES=0
-while IFS=$'\t' read -r p size sha lfs dfile; do
-    SHA[$p]=$sha
-    DATAFILE[$p]=$dfile
-    ALL_FILES+=("$p")
-    if [ "$lfs" = 1 ]; then
-        LFS_FILES+=("$p")
-        LFS_BYTES=$((LFS_BYTES + size))
-    fi
-done <"$WORK/manifest.tsv"
+read_manifest "$WORK/manifest.tsv"
 [ ${#LFS_FILES[@]} -ge 2 ] || die "the manifest lists fewer than 2 LFS files"
 
 mock_start "$WORK/config.json" "$DATA/blobs" "$WORK"
