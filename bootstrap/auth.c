@@ -176,26 +176,13 @@ void auth_token_release(struct auth_token *t)
 static void source_tree_of_binary(char *out, size_t outlen)
 {
     /* build/bootstrap; build/test/bootstrap, build/static/bootstrap; build/test/unit/test_* */
-    static const char *const up[] = {"..", "../..", "../../.."};
-    char exe[PATH_MAX], dir[PATH_MAX], cand[PATH_MAX], real[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    size_t i;
+    static const char *const rel[] = {"../setup.sh", "../../setup.sh", "../../../setup.sh"};
+    char setup[PATH_MAX];
 
     out[0] = '\0';
-    if (n <= 0)
-        return;
-    exe[n] = '\0';
-    if (path_dirname(exe, dir, sizeof(dir)))
-        return;
-    for (i = 0; i < BS_ARRAY_LEN(up); i++) {
-        if (snprintf(cand, sizeof(cand), "%s/%s/setup.sh", dir, up[i]) >= (int)sizeof(cand) ||
-            !path_is_file(cand))
-            continue;
-        (void)snprintf(cand, sizeof(cand), "%s/%s", dir, up[i]);
-        if (realpath(cand, real) && strlen(real) < outlen)
-            memcpy(out, real, strlen(real) + 1);
-        return;
-    }
+    if (path_near_binary(rel, BS_ARRAY_LEN(rel), setup, sizeof(setup)) &&
+        path_dirname(setup, out, outlen))
+        out[0] = '\0';
 }
 
 void auth_login_guidance(const struct hf_env *env, char *out, size_t outlen)

@@ -355,34 +355,19 @@ const char *cli_docs_dir(void)
 {
     /* an install (PREFIX/bin + PREFIX/share/doc/bootstrap, the Launchable's bundle too),
      * build/bootstrap in a checkout, build/test/bootstrap and build/static/bootstrap */
-    static const char *const rel[] = {"../share/doc/bootstrap", "../docs", "../../docs"};
+    static const char *const rel[] = {"../share/doc/bootstrap/exit-codes.md",
+                                      "../docs/exit-codes.md", "../../docs/exit-codes.md"};
     static char found[PATH_MAX];
     static bool looked;
-    char exe[PATH_MAX], dir[PATH_MAX], cand[PATH_MAX];
-    struct stat st;
-    ssize_t n;
-    size_t i;
+    char file[PATH_MAX];
 
-    if (looked)
-        return found[0] ? found : NULL;
-    looked = true;
-    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n <= 0)
-        return NULL;
-    exe[n] = '\0';
-    if (path_dirname(exe, dir, sizeof(dir)))
-        return NULL;
-    for (i = 0; i < BS_ARRAY_LEN(rel); i++) {
-        if (snprintf(cand, sizeof(cand), "%s/%s/exit-codes.md", dir, rel[i]) >=
-                (int)sizeof(cand) ||
-            stat(cand, &st) != 0 || !S_ISREG(st.st_mode))
-            continue;
-        (void)snprintf(cand, sizeof(cand), "%s/%s", dir, rel[i]);
-        if (realpath(cand, found))
-            return found;
-        found[0] = '\0';
+    if (!looked) {
+        looked = true;
+        if (!path_near_binary(rel, BS_ARRAY_LEN(rel), file, sizeof(file)) ||
+            path_dirname(file, found, sizeof(found)))
+            found[0] = '\0';
     }
-    return NULL;
+    return found[0] ? found : NULL;
 }
 
 void cli_print_text(FILE *f, const char *text)

@@ -524,3 +524,23 @@ bool disk_free_at(const char *path, uint64_t *free_b, dev_t *dev)
         *dev = st.st_dev;
     return disk_free_bytes(p, free_b, NULL) == BS_OK;
 }
+
+bool path_near_binary(const char *const rel[], size_t n, char *out, size_t outlen)
+{
+    char exe[PATH_MAX], dir[PATH_MAX], cand[PATH_MAX], real[PATH_MAX];
+    ssize_t k = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    size_t i;
+
+    if (k <= 0)
+        return false;
+    exe[k] = '\0';
+    if (path_dirname(exe, dir, sizeof(dir)))
+        return false;
+    for (i = 0; i < n; i++)
+        if (path_join(cand, sizeof(cand), dir, rel[i]) == BS_OK && path_is_file(cand) &&
+            realpath(cand, real) && strlen(real) < outlen) {
+            memcpy(out, real, strlen(real) + 1);
+            return true;
+        }
+    return false;
+}

@@ -155,4 +155,8 @@ bool disk_free_at(const char *path, uint64_t *free_b, dev_t *dev);
 /* True when p names a regular file (symbolic links followed). */
 bool path_is_file(const char *p);
 
+/* The first of rel[] (file paths relative to this binary's folder, /proc/self/exe) that is a
+ * regular file, resolved into out: the manifest, the docs, the source tree of a build. */
+bool path_near_binary(const char *const rel[], size_t n, char *out, size_t outlen);
+
 #endif /* BS_FSX_H */

@@ -90,9 +90,7 @@ enum bs_err run_find_config(struct run_ctx *c, struct bs_diag *d)
         "../launchable/launchable.json",      /* build/bootstrap in a checkout */
         "../../launchable/launchable.json",   /* build/test/bootstrap, build/static/bootstrap */
     };
-    char exe[PATH_MAX], dir[PATH_MAX], cand[PATH_MAX], real[PATH_MAX];
-    ssize_t n;
-    size_t i;
+    char cand[PATH_MAX], real[PATH_MAX];
 
     if (v) {
         if (absolutize(v, cand, sizeof(cand)))
@@ -106,20 +104,8 @@ enum bs_err run_find_config(struct run_ctx *c, struct bs_diag *d)
         copy_str(c->config_path, sizeof(c->config_path), real);
         goto found;
     }
-    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        if (path_dirname(exe, dir, sizeof(dir)) == BS_OK) {
-            for (i = 0; i < BS_ARRAY_LEN(rel); i++) {
-                if (path_join(cand, sizeof(cand), dir, rel[i]))
-                    continue;
-                if (path_is_file(cand) && realpath(cand, real)) {
-                    copy_str(c->config_path, sizeof(c->config_path), real);
-                    goto found;
-                }
-            }
-        }
-    }
+    if (path_near_binary(rel, BS_ARRAY_LEN(rel), c->config_path, sizeof(c->config_path)))
+        goto found;
     if (path_is_file("launchable/launchable.json") &&
         realpath("launchable/launchable.json", real)) {
         copy_str(c->config_path, sizeof(c->config_path), real);
