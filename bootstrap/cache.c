@@ -743,3 +743,15 @@ enum bs_err cache_local_materialise(const char *dir, const char *path, const cha
         return diag_set(d, BS_E_PARSE, "cannot format the metadata of '%s'", path);
     return write_atomic(mp, meta, strlen(meta), file_mode(), d);
 }
+
+enum cache_marker cache_marker_read(const char *mark, const char *boot_id)
+{
+    char boot[64];
+    enum bs_err rc = read_first_line(mark, true, boot, sizeof(boot));
+
+    if (rc == BS_E_NOTFOUND)
+        return CACHE_MARK_NONE;
+    return rc == BS_OK && boot_id && boot_id[0] && strcmp(boot, boot_id) == 0
+               ? CACHE_MARK_THIS_BOOT
+               : CACHE_MARK_OTHER_BOOT;
+}

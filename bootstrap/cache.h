@@ -48,6 +48,15 @@ enum bs_err cache_repo_init(struct cache_repo *c, const char *hub_cache, enum hu
 enum bs_err cache_blob_path(const struct cache_repo *c, const char *etag, char *out, size_t len);
 enum bs_err cache_part_path(const struct cache_repo *c, const char *etag, char *out, size_t len);
 enum bs_err cache_record_path(const struct cache_repo *c, const char *etag, char *out, size_t len);
+/*
+ * What an unsynced marker (blobs/<etag>.bsunsynced, at path mark) says against this boot's id:
+ * none (the blob was placed durably), this boot's (the page cache holds what was verified), or
+ * another boot's (its data may never have reached the disk: hash it again). A marker that
+ * cannot be read, or no boot id to compare with, counts as another boot's.
+ */
+enum cache_marker { CACHE_MARK_NONE = 0, CACHE_MARK_THIS_BOOT, CACHE_MARK_OTHER_BOOT };
+enum cache_marker cache_marker_read(const char *mark, const char *boot_id);
+
 enum bs_err cache_unsynced_path(const struct cache_repo *c, const char *etag, char *out,
                                 size_t len);
 enum bs_err cache_snapshot_path(const struct cache_repo *c, const char *commit, const char *path,

@@ -52,9 +52,7 @@ static const char status_help_tail[] =
 /* Seconds left at the recorded rate, UINT64_MAX when it cannot be told. */
 static uint64_t eta_seconds(const struct state *st)
 {
-    if (!st->progress_rate || !st->progress_total || st->progress_total < st->progress_done)
-        return UINT64_MAX;
-    return (st->progress_total - st->progress_done) / st->progress_rate;
+    return progress_eta(st->progress_done, st->progress_total, st->progress_rate);
 }
 
 struct status_view {

@@ -109,16 +109,19 @@ void dl_drop_blob(struct dl_ctx *c, const struct dl_item *it)
 
 enum unsynced dl_blob_unsynced(const struct dl_ctx *c, const char *etag)
 {
-    char p[PATH_MAX], boot[sizeof(c->boot_id)];
-    enum bs_err rc;
+    char p[PATH_MAX];
 
     if (cache_unsynced_path(&c->cr, etag, p, sizeof(p)))
         return US_NONE;
-    rc = read_first_line(p, true, boot, sizeof(boot));
-    if (rc == BS_E_NOTFOUND)
+    switch (cache_marker_read(p, c->boot_id)) {
+    case CACHE_MARK_NONE:
         return US_NONE;
-    return rc == BS_OK && c->boot_id[0] && strcmp(boot, c->boot_id) == 0 ? US_THIS_BOOT
-                                                                          : US_OTHER_BOOT;
+    case CACHE_MARK_THIS_BOOT:
+        return US_THIS_BOOT;
+    case CACHE_MARK_OTHER_BOOT:
+    default:
+        return US_OTHER_BOOT;
+    }
 }
 
 void dl_drop_unsynced_marker(const struct dl_ctx *c, const char *etag)

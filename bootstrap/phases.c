@@ -561,19 +561,13 @@ enum bs_err phase_handoff(struct run_ctx *c, struct bs_diag *d)
  */
 static bool placed_before_reboot(const char *local_path)
 {
-    char blob[PATH_MAX], mark[PATH_MAX + 16], boot[64], now[64];
-    enum bs_err rc;
+    char blob[PATH_MAX], mark[PATH_MAX + 16], now[64];
 
     if (!realpath(local_path, blob) ||
         snprintf(mark, sizeof(mark), "%s" CACHE_UNSYNCED_SUFFIX, blob) >= (int)sizeof(mark))
         return false;
-    rc = read_first_line(mark, true, boot, sizeof(boot));
-    if (rc == BS_E_NOTFOUND)
-        return false; /* no marker: placed durably */
-    if (rc != BS_OK)
-        return true; /* a marker that cannot be read counts as another boot's */
     boot_id_read(now, sizeof(now));
-    return !now[0] || strcmp(boot, now) != 0;
+    return cache_marker_read(mark, now) == CACHE_MARK_OTHER_BOOT;
 }
 
 bool phase_still_done(struct run_ctx *c, enum state_phase p, char *why, size_t whylen)

@@ -47,6 +47,13 @@ void fmt_rate(uint64_t bytes_per_s, char *out, size_t outlen)
         out[outlen - 1] = '\0'; /* cut short; snprintf already terminated it */
 }
 
+uint64_t progress_eta(uint64_t done, uint64_t total, uint64_t rate)
+{
+    if (!rate || rate == UINT64_MAX || !total || total < done)
+        return UINT64_MAX;
+    return (total - done) / rate;
+}
+
 void fmt_eta(uint64_t s, char *out, size_t outlen)
 {
     if (s == UINT64_MAX || s >= 100 * 3600)
@@ -152,7 +159,7 @@ void progress_update(struct progress *p, uint64_t now_ms, uint64_t done, uint64_
                      uint64_t total, unsigned files_done, unsigned files_total)
 {
     char line[256];
-    uint64_t rate, eta = UINT64_MAX;
+    uint64_t rate, eta;
 
     if (!p->live && !p->periodic && !p->sink)
         return;
@@ -166,8 +173,7 @@ void progress_update(struct progress *p, uint64_t now_ms, uint64_t done, uint64_
         p->nsamples++;
     }
     rate = progress_rate(p->samples, p->nsamples, 5000);
-    if (rate != UINT64_MAX && rate > 0 && total >= done)
-        eta = (total - done) / rate;
+    eta = progress_eta(done, total, rate);
     if (p->sink) {
         struct progress_report r = {done, total, rate, eta};
         p->sink(p->sink_ctx, &r);

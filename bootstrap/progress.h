@@ -22,6 +22,9 @@
 void fmt_bytes(uint64_t n, char *out, size_t outlen);
 /* fmt_bytes + "/s"; "-- B/s" when rate is unknown (UINT64_MAX). */
 void fmt_rate(uint64_t bytes_per_s, char *out, size_t outlen);
+/* Seconds left for total - done bytes at rate bytes/s; UINT64_MAX when it cannot be told (no
+ * rate, 0 or UINT64_MAX; no total; more done than the total). */
+uint64_t progress_eta(uint64_t done, uint64_t total, uint64_t rate);
 /* "45s", "3m05s", "2h07m", "--" when unknown (UINT64_MAX) or over 99 h. */
 void fmt_eta(uint64_t seconds, char *out, size_t outlen);
 
