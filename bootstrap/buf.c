@@ -1,5 +1,5 @@
 /*
- * buf.c - growable buffer with a hard cap.
+ * buf.c - growable buffer with a hard cap; the string pool.
  */
 #include "bootstrap.h"
 
@@ -123,4 +123,61 @@ char *buf_detach(struct buf *b, size_t *len)
     b->data = NULL;
     b->len = b->cap = 0;
     return p;
+}
+
+/* ---- string pool ---------------------------------------------------------------------- */
+
+#define STRPOOL_CHUNK (64u << 10)
+
+struct strpool_chunk {
+    struct strpool_chunk *next;
+    char data[];
+};
+
+void strpool_init(struct strpool *p)
+{
+    memset(p, 0, sizeof(*p));
+}
+
+const char *strpool_add(struct strpool *p, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    struct strpool_chunk *ch;
+    char *out;
+
+    if (n == 1)
+        return "";
+    if (!p->head || p->cap - p->used < n) {
+        /* a string longer than a quarter chunk gets a chunk of its own, behind the newest,
+         * so the newest keeps its room */
+        size_t sz = n > STRPOOL_CHUNK / 4 ? n : STRPOOL_CHUNK;
+        ch = malloc(sizeof(*ch) + sz);
+        if (!ch)
+            return NULL;
+        p->bytes += sizeof(*ch) + sz;
+        if (sz == n && p->head) {
+            ch->next = p->head->next;
+            p->head->next = ch;
+            memcpy(ch->data, s, n);
+            return ch->data;
+        }
+        ch->next = p->head;
+        p->head = ch;
+        p->used = 0;
+        p->cap = sz;
+    }
+    out = p->head->data + p->used;
+    memcpy(out, s, n);
+    p->used += n;
+    return out;
+}
+
+void strpool_release(struct strpool *p)
+{
+    while (p->head) {
+        struct strpool_chunk *next = p->head->next;
+        free(p->head);
+        p->head = next;
+    }
+    strpool_init(p);
 }

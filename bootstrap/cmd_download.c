@@ -114,6 +114,7 @@ static int print_json(const struct dl_result *r)
     files = cJSON_AddArrayToObject(j, "files");
     for (i = 0; files && i < r->nfiles; i++) {
         cJSON *f = cJSON_CreateObject();
+        char lp[PATH_MAX];
         if (!f || !cJSON_AddItemToArray(files, f)) {
             cJSON_Delete(f);
             break;
@@ -121,7 +122,8 @@ static int print_json(const struct dl_result *r)
         (void)cJSON_AddStringToObject(f, "path", r->files[i].path);
         (void)cJSON_AddStringToObject(f, "etag", r->files[i].etag);
         (void)cJSON_AddNumberToObject(f, "size", (double)r->files[i].size);
-        (void)cJSON_AddStringToObject(f, "local_path", r->files[i].local_path);
+        if (dl_result_local_path(r, i, lp, sizeof(lp)) == BS_OK)
+            (void)cJSON_AddStringToObject(f, "local_path", lp);
         (void)cJSON_AddBoolToObject(f, "fetched", r->files[i].fetched);
     }
     text = cJSON_PrintUnformatted(j);
@@ -358,9 +360,12 @@ int cmd_download(int argc, char **argv)
         log_error("cannot write the JSON result to standard output");
         status = BS_EXIT_INTERNAL;
     }
-    for (i = 0; i < res.nfiles; i++)
-        log_debug("%s %s %" PRIu64 " %s", res.files[i].fetched ? "fetched" : "cached",
-                  res.files[i].path, res.files[i].size, res.files[i].local_path);
+    for (i = 0; i < res.nfiles; i++) {
+        char lp[PATH_MAX];
+        if (dl_result_local_path(&res, i, lp, sizeof(lp)) == BS_OK)
+            log_debug("%s %s %" PRIu64 " %s", res.files[i].fetched ? "fetched" : "cached",
+                      res.files[i].path, res.files[i].size, lp);
+    }
 out:
     dl_result_release(&res);
     free(o);

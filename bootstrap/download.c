@@ -31,17 +31,31 @@
 
 void dl_result_release(struct dl_result *res)
 {
-    size_t i;
-
     if (!res)
         return;
-    for (i = 0; res->files && i < res->nfiles; i++) {
-        free(res->files[i].path);
-        free(res->files[i].local_path);
-    }
     free(res->files);
     res->files = NULL;
     res->nfiles = 0;
+    free(res->local_dir);
+    res->local_dir = NULL;
+    strpool_release(&res->strings);
+}
+
+enum bs_err dl_result_local_path(const struct dl_result *res, size_t i, char *out, size_t len)
+{
+    const char *dir = res->local_dir ? res->local_dir : res->snapshot_dir;
+
+    if (i >= res->nfiles || snprintf(out, len, "%s/%s", dir, res->files[i].path) >= (int)len)
+        return BS_E_USAGE;
+    return BS_OK;
+}
+
+void dl_ctx_release(struct dl_ctx *c)
+{
+    free(c->items);
+    c->items = NULL;
+    c->nitems = 0;
+    hub_file_list_release(&c->list);
 }
 
 const char *dl_revision_of(const struct dl_request *rq)
@@ -109,7 +123,7 @@ static enum bs_err on_probe(void *ctx, struct fetch_job *job, const struct http_
         char code[64];
         if (rs->status == 404 && http_header(rs, "X-Error-Code", code, sizeof(code)) &&
             strcmp(code, "EntryNotFound") == 0)
-            (void)cache_mark_no_exist(&c->cr, c->commit, it->f.path, NULL);
+            (void)cache_mark_no_exist(&c->cr, c->commit, it->f->path, NULL);
         rc = http_hub_error(rs, c->rq->repo, token_sent, d);
         if (rc == BS_OK || rc == BS_E_INTERNAL)
             rc = diag_set(d, BS_E_NET, "unexpected answer %ld for '%s'", rs->status, rs->url);
@@ -118,14 +132,14 @@ static enum bs_err on_probe(void *ctx, struct fetch_job *job, const struct http_
     rc = hub_parse_file_meta(rs, &m, d);
     if (rc) {
         /* keep the parser's message (formatting d->msg into itself would blank it) */
-        diag_prefix(d, "'%s'", it->f.path);
+        diag_prefix(d, "'%s'", it->f->path);
         return BS_E_NET;
     }
     if (strcmp(m.commit, c->commit) != 0)
         return diag_set(d, BS_E_NET, "the Hub answered for commit %s instead of %s ('%s')",
-                        m.commit, c->commit, it->f.path);
+                        m.commit, c->commit, it->f->path);
     if (strlen(m.etag) > 64 || strchr(m.etag, '/'))
-        return diag_set(d, BS_E_NET, "unusable ETag '%s' for '%s'", m.etag, it->f.path);
+        return diag_set(d, BS_E_NET, "unusable ETag '%s' for '%s'", m.etag, it->f->path);
     if (strcmp(m.etag, it->etag) != 0) {
         /* the listing and the HEAD disagree: the HEAD names the blob (huggingface_hub does) */
         int fd = -1;
@@ -134,22 +148,23 @@ static enum bs_err on_probe(void *ctx, struct fetch_job *job, const struct http_
             return rc;
         cache_unlock(it->lock_fd);
         it->lock_fd = fd;
-        (void)snprintf(it->etag, sizeof(it->etag), "%s", m.etag);
+        if (!(it->etag = strpool_add(&c->list.strings, m.etag)))
+            return diag_set(d, BS_E_NOMEM, "out of memory");
     }
     it->size = m.size;
     k = fetch_hash_for_etag(it->etag);
     expect = it->etag;
     if (k == FETCH_HASH_NONE) {
         /* not a digest (some mirrors): verify against the listing instead */
-        if (it->f.lfs && it->f.lfs_sha256[0]) {
+        if (it->f->lfs && it->f->lfs_sha256[0]) {
             k = FETCH_HASH_SHA256;
-            expect = it->f.lfs_sha256;
-        } else if (it->f.oid[0]) {
+            expect = it->f->lfs_sha256;
+        } else if (it->f->oid[0]) {
             k = FETCH_HASH_GITSHA1;
-            expect = it->f.oid;
+            expect = it->f->oid;
         } else {
             return diag_set(d, BS_E_CHECKSUM, "cannot verify '%s': ETag '%s' is no digest",
-                            it->f.path, it->etag);
+                            it->f->path, it->etag);
         }
     }
     if (cache_blob_ok(&c->cr, it->etag, it->size)) {
@@ -172,8 +187,9 @@ static enum bs_err on_probe(void *ctx, struct fetch_job *job, const struct http_
     return BS_OK;
 }
 
-enum bs_err dl_select_items(struct dl_ctx *c, const struct hub_file_list *l, struct bs_diag *d)
+enum bs_err dl_select_items(struct dl_ctx *c, struct bs_diag *d)
 {
+    const struct hub_file_list *l = &c->list;
     size_t i, n = 0;
 
     c->items = calloc(l->n ? l->n : 1, sizeof(*c->items));
@@ -184,8 +200,8 @@ enum bs_err dl_select_items(struct dl_ctx *c, const struct hub_file_list *l, str
         if (!hub_path_selected(l->v[i].path, c->rq->include, c->rq->exclude))
             continue;
         it = &c->items[n++];
-        it->f = l->v[i];
-        (void)snprintf(it->etag, sizeof(it->etag), "%s", hub_file_etag(&l->v[i]));
+        it->f = &l->v[i];
+        it->etag = hub_file_etag(&l->v[i]);
         it->size = l->v[i].size;
         it->lock_fd = -1;
     }
@@ -209,15 +225,6 @@ static void unlock_all(struct dl_ctx *c)
     }
 }
 
-/* Local path of an item: the local dir's copy when asked, else the snapshot path. */
-static void local_path_of(struct dl_ctx *c, const struct dl_item *it, char *out, size_t len)
-{
-    if (c->rq->local_dir)
-        (void)snprintf(out, len, "%s/%s", c->rq->local_dir, it->f.path);
-    else
-        (void)cache_snapshot_path(&c->cr, c->commit, it->f.path, out, len);
-}
-
 enum bs_err dl_fill_result(struct dl_ctx *c, struct dl_result *res, struct bs_diag *d)
 {
     size_t i;
@@ -228,27 +235,25 @@ enum bs_err dl_fill_result(struct dl_ctx *c, struct dl_result *res, struct bs_di
     (void)cache_snapshot_path(&c->cr, c->commit, NULL, res->snapshot_dir,
                               sizeof(res->snapshot_dir));
     res->files = calloc(c->nitems ? c->nitems : 1, sizeof(*res->files));
-    if (!res->files)
+    if (!res->files || (c->rq->local_dir && !(res->local_dir = strdup(c->rq->local_dir))))
         return diag_set(d, BS_E_NOMEM, "out of memory");
     res->nfiles = c->nitems;
     res->files_total = (unsigned)c->nitems;
     for (i = 0; i < c->nitems; i++) {
         struct dl_file_result *fr = &res->files[i];
         const struct dl_item *it = &c->items[i];
-        char lp[PATH_MAX];
-        /* exact-size strings: a dataset of 100,000 files keeps 100,000 of them */
-        local_path_of(c, it, lp, sizeof(lp));
-        fr->path = strdup(it->f.path);
-        fr->local_path = strdup(lp);
-        if (!fr->path || !fr->local_path)
-            return diag_set(d, BS_E_NOMEM, "out of memory");
-        copy_str(fr->etag, sizeof(fr->etag), it->etag);
+        fr->path = it->f->path;
+        fr->etag = it->etag;
         fr->size = it->size;
         fr->fetched = it->fetched;
         res->bytes_total += it->size;
         if (it->fetched)
             res->files_fetched++;
     }
+    /* the strings stay where they are: the result takes the listing's pool */
+    strpool_release(&res->strings);
+    res->strings = c->list.strings;
+    strpool_init(&c->list.strings);
     return BS_OK;
 }
 
@@ -318,7 +323,7 @@ static enum bs_err space_for_items(struct dl_ctx *c, unsigned *nfetch, struct bs
         }
         if (c->rq->local_dir && it->st != IT_LOCAL_FRESH &&
             (dl_local_is_blob(c, it) ||
-             !cache_local_fresh(c->rq->local_dir, it->f.path, it->etag, it->size))) {
+             !cache_local_fresh(c->rq->local_dir, it->f->path, it->etag, it->size))) {
             need_local += it->size; /* a copy (a reflink would need less: cannot tell) */
             nlocal++;
         }
@@ -364,14 +369,14 @@ static enum bs_err fetch_batch(struct dl_ctx *c, const char *token, struct dl_it
             continue;
         }
         j = &jobs[nj++];
-        j->name = it->f.path;
+        j->name = it->f->path;
         j->user = it;
         j->probe = true;
         j->size = it->size;
         j->size_known = true;
-        if (hub_resolve_url(c->env->endpoint, c->type, c->url_repo, c->commit, it->f.path, j->url,
+        if (hub_resolve_url(c->env->endpoint, c->type, c->url_repo, c->commit, it->f->path, j->url,
                             sizeof(j->url)))
-            rc = diag_set(d, BS_E_USAGE, "URL too long for '%s'", it->f.path);
+            rc = diag_set(d, BS_E_USAGE, "URL too long for '%s'", it->f->path);
     }
     if (rc == BS_OK && nj) {
         memset(&o, 0, sizeof(o));
@@ -464,7 +469,7 @@ static enum bs_err fetch_items(struct dl_ctx *c, const char *token, struct dl_re
         struct dl_item *it = &c->items[i], *first = it->twin_of;
         if (it->st != IT_FETCH || !first)
             continue;
-        (void)snprintf(it->etag, sizeof(it->etag), "%s", first->etag);
+        it->etag = first->etag;
         it->size = first->size;
         if (first->st == IT_CACHED)
             it->st = IT_CACHED;
@@ -510,8 +515,9 @@ static enum bs_err resolve_listing(struct dl_ctx *c, const char *token, struct d
             struct dl_ctx c2 = *c;
             struct bs_diag d2;
             c2.items = NULL;
+            hub_file_list_init(&c2.list);
             rc2 = dl_snapshot_offline(&c2, res, &d2);
-            free(c2.items);
+            dl_ctx_release(&c2);
             if (rc2 == BS_OK) {
                 res->stale = true;
                 rc = BS_OK;
@@ -548,13 +554,12 @@ enum bs_err dl_snapshot(const struct hf_env *env, const char *token, const struc
                         struct dl_result *res, struct bs_diag *d)
 {
     struct dl_ctx c;
-    struct hub_file_list l;
     bool all_present = false;
     enum bs_err rc;
 
     memset(res, 0, sizeof(*res));
     memset(&c, 0, sizeof(c));
-    hub_file_list_init(&l);
+    hub_file_list_init(&c.list);
     c.env = env;
     c.rq = rq;
     c.no_symlinks = env->disable_symlinks;
@@ -579,14 +584,12 @@ enum bs_err dl_snapshot(const struct hf_env *env, const char *token, const struc
         goto out;
     }
 
-    rc = resolve_listing(&c, token, res, &l, d);
+    rc = resolve_listing(&c, token, res, &c.list, d);
     if (rc || res->stale)
         goto out;
-    rc = dl_select_items(&c, &l, d);
+    rc = dl_select_items(&c, d);
     if (rc)
         goto out;
-    hub_file_list_release(&l); /* the items hold what is needed: the listing's memory goes now */
-    hub_file_list_init(&l);
 
     /* 3. what is there already */
     rc = dl_classify_items(&c, &all_present, d);
@@ -613,8 +616,7 @@ enum bs_err dl_snapshot(const struct hf_env *env, const char *token, const struc
 out:
     progress_finish(&c.pg);
     unlock_all(&c);
-    free(c.items);
-    hub_file_list_release(&l);
+    dl_ctx_release(&c);
     if (rc)
         dl_result_release(res);
     return rc;

@@ -21,6 +21,7 @@
 
 #include "bootstrap.h"
 
+#include "buf.h"
 #include "err.h"
 #include "hfenv.h"
 #include "progress.h"
@@ -44,11 +45,11 @@ struct dl_request {
     void *progress_ctx;
 };
 
+/* 24 bytes a file: a dataset of 100,000 files keeps 100,000 of them. */
 struct dl_file_result {
-    char *path;            /* owned: repo-relative path */
-    char etag[65];         /* sha256 (LFS) or git blob sha1 */
+    const char *path;      /* repo-relative path (in the result's pool) */
+    const char *etag;      /* sha256 (LFS) or git blob sha1 (in the result's pool) */
     uint64_t size;
-    char *local_path;      /* owned: in the local dir when asked, else snapshots/<commit>/<path> */
     bool fetched;          /* downloaded (at least partly) by this call */
 };
 
@@ -60,6 +61,8 @@ struct dl_result {
     unsigned files_total, files_fetched;
     struct dl_file_result *files; /* owned: dl_result_release() */
     size_t nfiles;
+    struct strpool strings;   /* owned: the files' strings */
+    char *local_dir;          /* owned: the request's local dir, NULL when none */
     /* additions */
     bool stale;               /* the Hub could not be reached: the cached snapshot of the
                                  revision was used as it is */
@@ -87,6 +90,12 @@ enum bs_err dl_snapshot(const struct hf_env *env, const char *token /* may be NU
 enum bs_err dl_url(const struct hf_env *env, const char *url, const char *sha256_hex,
                    uint64_t expected_size /* 0 = unknown */, const char *dest_path,
                    struct bs_diag *d);
+
+/*
+ * Where file i of a result is on this machine: in the local dir when one was asked for,
+ * else snapshots/<commit>/<path>. BS_E_USAGE when it does not fit in out.
+ */
+enum bs_err dl_result_local_path(const struct dl_result *res, size_t i, char *out, size_t len);
 
 void dl_result_release(struct dl_result *res);
 

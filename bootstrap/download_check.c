@@ -88,7 +88,7 @@ bool dl_local_is_blob(struct dl_ctx *c, const struct dl_item *it)
     struct stat ps, bs;
 
     return c->rq->local_dir &&
-           snprintf(p, sizeof(p), "%s/%s", c->rq->local_dir, it->f.path) < (int)sizeof(p) &&
+           snprintf(p, sizeof(p), "%s/%s", c->rq->local_dir, it->f->path) < (int)sizeof(p) &&
            cache_blob_path(&c->cr, it->etag, blob, sizeof(blob)) == BS_OK &&
            lstat(p, &ps) == 0 && S_ISREG(ps.st_mode) && stat(blob, &bs) == 0 &&
            bs.st_dev == ps.st_dev && bs.st_ino == ps.st_ino;
@@ -103,7 +103,7 @@ void dl_drop_blob(struct dl_ctx *c, const struct dl_item *it)
         (void)unlink(blob);
     if (cache_unsynced_path(&c->cr, it->etag, blob, sizeof(blob)) == BS_OK)
         (void)unlink(blob);
-    if (cache_snapshot_path(&c->cr, c->commit, it->f.path, ptr, sizeof(ptr)) == BS_OK)
+    if (cache_snapshot_path(&c->cr, c->commit, it->f->path, ptr, sizeof(ptr)) == BS_OK)
         (void)unlink(ptr);
 }
 
@@ -168,10 +168,10 @@ enum bs_err dl_local_edit_check(struct dl_ctx *c, const struct dl_item *it,
     enum bs_err rc;
 
     *v = LV_NONE;
-    ls = cache_local_check(c->rq->local_dir, it->f.path, it->etag, it->size);
+    ls = cache_local_check(c->rq->local_dir, it->f->path, it->etag, it->size);
     if (ls != CACHE_LOCAL_TOUCHED && !(c->rq->verify && ls == CACHE_LOCAL_FRESH))
         return BS_OK;
-    if (snprintf(p, sizeof(p), "%s/%s", c->rq->local_dir, it->f.path) >= (int)sizeof(p) ||
+    if (snprintf(p, sizeof(p), "%s/%s", c->rq->local_dir, it->f->path) >= (int)sizeof(p) ||
         lstat(p, &ps) < 0 || !S_ISREG(ps.st_mode))
         return BS_OK;
     same_inode = cache_blob_path(&c->cr, it->etag, blob, sizeof(blob)) == BS_OK &&
@@ -186,7 +186,7 @@ enum bs_err dl_local_edit_check(struct dl_ctx *c, const struct dl_item *it,
         *v = same_inode ? LV_BLOB_GOOD : LV_NONE;
         return BS_OK;
     }
-    rc = cache_local_set_aside(c->rq->local_dir, it->f.path, aside, sizeof(aside), d);
+    rc = cache_local_set_aside(c->rq->local_dir, it->f->path, aside, sizeof(aside), d);
     if (rc)
         return rc;
     log_warn("'%s' was modified after it was downloaded: the edited file is kept as '%s', "
@@ -219,14 +219,14 @@ enum bs_err dl_materialise_local(struct dl_ctx *c, struct bs_diag *d)
         /* already there (--verify hashed it in local_edit_check): refresh nothing, as
          * hf download would rewrite the metadata only; an old hard link becomes a copy */
         if (!it->fetched && !dl_local_is_blob(c, it) &&
-            cache_local_fresh(c->rq->local_dir, it->f.path, it->etag, it->size))
+            cache_local_fresh(c->rq->local_dir, it->f->path, it->etag, it->size))
             continue;
         if (access(blob, F_OK) != 0) {
             /* huggingface_hub's no-symlink layout keeps the data in the snapshot */
-            if (cache_snapshot_path(&c->cr, c->commit, it->f.path, blob, sizeof(blob)))
+            if (cache_snapshot_path(&c->cr, c->commit, it->f->path, blob, sizeof(blob)))
                 return diag_set(d, BS_E_USAGE, "path too long");
         }
-        rc = cache_local_materialise(c->rq->local_dir, it->f.path, blob, c->commit, it->etag, d);
+        rc = cache_local_materialise(c->rq->local_dir, it->f->path, blob, c->commit, it->etag, d);
         if (rc)
             return rc;
     }
@@ -298,7 +298,7 @@ static enum bs_err hash_in_parallel(struct dl_ctx *c, struct verdict *v, size_t 
     for (i = 0; i < c->nitems; i++)
         if (v[i].verify && v[i].rc == BS_E_INTERRUPTED)
             return diag_set(d, BS_E_INTERRUPTED, "interrupted while checking '%s'",
-                            c->items[i].f.path);
+                            c->items[i].f->path);
     return BS_OK;
 }
 
@@ -322,15 +322,15 @@ enum bs_err dl_classify_items(struct dl_ctx *c, bool *all_present, struct bs_dia
             break;
         /* written after its snapshot link was made: edited in place, re-hash it */
         v[i].suspect =
-            v[i].lv == LV_NONE && cache_blob_suspect(&c->cr, c->commit, it->f.path, it->etag);
+            v[i].lv == LV_NONE && cache_blob_suspect(&c->cr, c->commit, it->f->path, it->etag);
         if (v[i].lv == LV_BLOB_BAD) {
             dl_drop_blob(c, it);
-        } else if (cache_pointer_ok(&c->cr, c->commit, it->f.path, it->etag, it->size,
+        } else if (cache_pointer_ok(&c->cr, c->commit, it->f->path, it->etag, it->size,
                                     c->no_symlinks) ||
                    cache_blob_ok(&c->cr, it->etag, it->size)) {
             it->st = IT_CACHED;
         } else if (c->rq->local_dir &&
-                   cache_local_fresh(c->rq->local_dir, it->f.path, it->etag, it->size)) {
+                   cache_local_fresh(c->rq->local_dir, it->f->path, it->etag, it->size)) {
             it->st = IT_LOCAL_FRESH;
         }
         blob = it->st == IT_CACHED && cache_blob_ok(&c->cr, it->etag, it->size);
@@ -342,7 +342,7 @@ enum bs_err dl_classify_items(struct dl_ctx *c, bool *all_present, struct bs_dia
         if (v[i].verify && v[i].us == US_OTHER_BOOT && !c->rq->verify)
             log_info("checking '%s' again: it was placed before a reboot, before its data "
                      "was known to be on disk",
-                     it->f.path);
+                     it->f->path);
         nverify += v[i].verify;
     }
     if (rc == BS_OK && nverify)
@@ -361,7 +361,7 @@ enum bs_err dl_classify_items(struct dl_ctx *c, bool *all_present, struct bs_dia
             blob_flush(c, it->etag);
         if (it->st == IT_CACHED && (v[i].lv == LV_BLOB_GOOD || v[i].suspect) && !c->no_symlinks)
             /* touched, not changed: a fresh link, so the mtime check passes next time */
-            rc = cache_link_pointer(&c->cr, c->commit, it->f.path, it->etag, false, NULL, d);
+            rc = cache_link_pointer(&c->cr, c->commit, it->f->path, it->etag, false, NULL, d);
         if (it->st == IT_FETCH)
             *all_present = false;
     }
@@ -379,11 +379,11 @@ enum bs_err dl_link_cached(struct dl_ctx *c, struct bs_diag *d)
         struct dl_item *it = &c->items[i];
         if (it->st != IT_CACHED)
             continue;
-        if (cache_pointer_ok(&c->cr, c->commit, it->f.path, it->etag, it->size, c->no_symlinks))
+        if (cache_pointer_ok(&c->cr, c->commit, it->f->path, it->etag, it->size, c->no_symlinks))
             continue;
         if (!cache_blob_ok(&c->cr, it->etag, it->size))
             continue;
-        rc = cache_link_pointer(&c->cr, c->commit, it->f.path, it->etag, c->no_symlinks,
+        rc = cache_link_pointer(&c->cr, c->commit, it->f->path, it->etag, c->no_symlinks,
                                 &fell_back, d);
         if (rc)
             return rc;
@@ -491,7 +491,7 @@ void dl_remove_stale_partials(struct dl_ctx *c)
             }
             for (i = 0; i < c->nitems; i++) {
                 const struct dl_item *it = &c->items[i];
-                if (it->st == IT_CACHED && strcmp(it->f.path, r.name) == 0 &&
+                if (it->st == IT_CACHED && strcmp(it->f->path, r.name) == 0 &&
                     strcmp(it->etag, etag) != 0 &&
                     cache_lock(&c->cr, etag, 0, &fd, NULL) == BS_OK) {
                     (void)unlink(part);

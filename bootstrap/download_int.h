@@ -23,17 +23,18 @@
 
 enum item_state { IT_FETCH = 0, IT_CACHED, IT_LOCAL_FRESH };
 
+/* One selected file: 40 bytes, its strings in the listing's pool (dl_ctx.list). */
 struct dl_item {
-    struct hub_file f;            /* from the listing */
-    char etag[HUB_ETAG_MAX + 1];  /* blob name: the listing's, then the HEAD's */
+    const struct hub_file *f;     /* borrowed: its entry of the listing */
+    const char *etag;             /* blob name: the listing's, then the HEAD's (in the pool) */
     uint64_t size;
-    enum item_state st;
-    int lock_fd;
-    bool fetched;
     /* another file of this download with the same content (the same blob): it alone is
      * locked and fetched, and this one shares its outcome (an empty __init__.py twice,
      * a tokenizer in two folders) */
     struct dl_item *twin_of;
+    int lock_fd;
+    enum item_state st;
+    bool fetched;
 };
 
 struct dl_ctx {
@@ -43,6 +44,8 @@ struct dl_ctx {
     struct cache_repo cr;
     char commit[41];
     char url_repo[HUB_REPO_ID_MAX + 1]; /* id used in URLs (after renames) */
+    struct hub_file_list list; /* the listing: the items point into it; its string pool
+                                  goes to the result */
     struct dl_item *items;
     size_t nitems;
     struct progress pg;
@@ -68,8 +71,9 @@ enum local_verdict { LV_NONE = 0, LV_BLOB_GOOD, LV_BLOB_BAD };
 
 /* shared by download*.c (download_check.c unless said) */
 const char *dl_revision_of(const struct dl_request *rq);
+void dl_ctx_release(struct dl_ctx *c);
 void dl_fill_policy(const struct hf_env *env, struct fetch_opts *o);
-enum bs_err dl_select_items(struct dl_ctx *c, const struct hub_file_list *l, struct bs_diag *d);
+enum bs_err dl_select_items(struct dl_ctx *c, struct bs_diag *d);
 enum bs_err dl_fill_result(struct dl_ctx *c, struct dl_result *res, struct bs_diag *d);
 enum bs_err dl_space_check(const char *dir, uint64_t need, unsigned nfiles, const char *how,
                            struct bs_diag *d);

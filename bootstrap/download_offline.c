@@ -44,7 +44,7 @@ static enum bs_err add_walked(struct dl_ctx *c, const char *root, const char *re
     while (!rc && (e = readdir(dh)) != NULL) {
         char sub[HUB_PATH_MAX + 1], full[PATH_MAX], target[PATH_MAX];
         struct stat st, lst;
-        struct hub_file f;
+        struct hub_file f = {.path = sub, .oid = "", .lfs_sha256 = "", .xet_hash = ""};
         ssize_t n;
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
@@ -58,8 +58,6 @@ static enum bs_err add_walked(struct dl_ctx *c, const char *root, const char *re
             rc = add_walked(c, root, sub, depth + 1, l, d);
             continue;
         }
-        memset(&f, 0, sizeof(f));
-        (void)snprintf(f.path, sizeof(f.path), "%s", sub);
         if (stat(full, &st) == 0 && S_ISREG(st.st_mode))
             f.size = (uint64_t)st.st_size;
         if (S_ISLNK(lst.st_mode) && (n = readlink(full, target, sizeof(target) - 1)) > 0) {
@@ -69,9 +67,9 @@ static enum bs_err add_walked(struct dl_ctx *c, const char *root, const char *re
             base = base ? base + 1 : target;
             if (hub_is_hex(base, 64)) {
                 f.lfs = true;
-                copy_str(f.lfs_sha256, sizeof(f.lfs_sha256), base);
+                f.lfs_sha256 = base;
             } else if (hub_is_hex(base, 40)) {
-                copy_str(f.oid, sizeof(f.oid), base);
+                f.oid = base;
             }
         }
         if (hub_file_list_add(l, &f))
@@ -85,14 +83,13 @@ static enum bs_err add_walked(struct dl_ctx *c, const char *root, const char *re
 enum bs_err dl_snapshot_offline(struct dl_ctx *c, struct dl_result *res, struct bs_diag *d)
 {
     const char *rev = dl_revision_of(c->rq);
-    struct hub_file_list l;
+    struct hub_file_list *l = &c->list;
     char snap[PATH_MAX];
     struct stat st;
     enum bs_err rc;
     size_t i, missing = 0;
     const char *first_missing = NULL;
 
-    hub_file_list_init(&l);
     if (hub_is_commit(rev)) {
         memcpy(c->commit, rev, 41);
     } else if (cache_read_ref(&c->cr, rev, c->commit, NULL) != BS_OK) {
@@ -109,14 +106,14 @@ enum bs_err dl_snapshot_offline(struct dl_ctx *c, struct dl_result *res, struct 
         diag_hint(d, "download it once with the network (unset HF_HUB_OFFLINE)");
         return BS_E_OFFLINE;
     }
-    if (cache_read_tree(&c->cr, c->commit, &l, NULL) != BS_OK) {
-        hub_file_list_release(&l);
-        hub_file_list_init(&l);
-        rc = add_walked(c, snap, "", 0, &l, d);
+    if (cache_read_tree(&c->cr, c->commit, l, NULL) != BS_OK) {
+        hub_file_list_release(l);
+        hub_file_list_init(l);
+        rc = add_walked(c, snap, "", 0, l, d);
         if (rc)
-            goto out;
+            return rc;
     }
-    rc = dl_select_items(c, &l, d);
+    rc = dl_select_items(c, d);
     if (rc) {
         if (rc == BS_E_NOTFOUND)
             rc = BS_E_OFFLINE;
@@ -131,7 +128,7 @@ enum bs_err dl_snapshot_offline(struct dl_ctx *c, struct dl_result *res, struct 
         enum unsynced us;
         char p[PATH_MAX];
         bool present;
-        if (cache_snapshot_path(&c->cr, c->commit, it->f.path, p, sizeof(p))) {
+        if (cache_snapshot_path(&c->cr, c->commit, it->f->path, p, sizeof(p))) {
             rc = diag_set(d, BS_E_USAGE, "path too long");
             goto out;
         }
@@ -147,19 +144,19 @@ enum bs_err dl_snapshot_offline(struct dl_ctx *c, struct dl_result *res, struct 
             it->size = (uint64_t)st.st_size;
             it->st = IT_CACHED;
         } else if (c->rq->local_dir &&
-                   cache_local_fresh(c->rq->local_dir, it->f.path, it->etag, it->size)) {
+                   cache_local_fresh(c->rq->local_dir, it->f->path, it->etag, it->size)) {
             it->st = IT_LOCAL_FRESH;
         } else {
             missing++;
             if (!first_missing)
-                first_missing = it->f.path;
+                first_missing = it->f->path;
             continue;
         }
         if (it->st == IT_CACHED)
             cache_blob_unfreeze(&c->cr, it->etag);
         us = it->st == IT_CACHED ? dl_blob_unsynced(c, it->etag) : US_NONE;
         if ((c->rq->verify || us == US_OTHER_BOOT ||
-             (lv == LV_NONE && cache_blob_suspect(&c->cr, c->commit, it->f.path, it->etag))) &&
+             (lv == LV_NONE && cache_blob_suspect(&c->cr, c->commit, it->f->path, it->etag))) &&
             it->st == IT_CACHED && fetch_hash_for_etag(it->etag)) {
             char hex[65];
             rc = fetch_hash_file(p, fetch_hash_for_etag(it->etag), hex, sizeof(hex), d);
@@ -167,7 +164,7 @@ enum bs_err dl_snapshot_offline(struct dl_ctx *c, struct dl_result *res, struct 
                 goto out;
             if (strcmp(hex, it->etag) != 0) {
                 rc = diag_set(d, BS_E_CHECKSUM, "cached '%s' is corrupt (digest %s, expected %s)",
-                              it->f.path, hex, it->etag);
+                              it->f->path, hex, it->etag);
                 diag_hint(d, "run again with the network (unset HF_HUB_OFFLINE) to fetch it anew");
                 goto out;
             }
@@ -187,6 +184,5 @@ enum bs_err dl_snapshot_offline(struct dl_ctx *c, struct dl_result *res, struct 
     if (!rc)
         rc = dl_fill_result(c, res, d);
 out:
-    hub_file_list_release(&l);
     return rc;
 }

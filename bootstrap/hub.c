@@ -324,11 +324,14 @@ void hub_file_list_init(struct hub_file_list *l)
 void hub_file_list_release(struct hub_file_list *l)
 {
     free(l->v);
+    strpool_release(&l->strings);
     memset(l, 0, sizeof(*l));
 }
 
 enum bs_err hub_file_list_add(struct hub_file_list *l, const struct hub_file *f)
 {
+    struct hub_file *e;
+
     if (l->n >= HUB_MAX_FILES)
         return BS_E_PARSE;
     if (l->n == l->cap) {
@@ -339,7 +342,14 @@ enum bs_err hub_file_list_add(struct hub_file_list *l, const struct hub_file *f)
         l->v = nv;
         l->cap = nc;
     }
-    l->v[l->n++] = *f;
+    e = &l->v[l->n];
+    *e = *f;
+    if (!(e->path = strpool_add(&l->strings, f->path)) ||
+        !(e->oid = strpool_add(&l->strings, f->oid)) ||
+        !(e->lfs_sha256 = strpool_add(&l->strings, f->lfs_sha256)) ||
+        !(e->xet_hash = strpool_add(&l->strings, f->xet_hash)))
+        return BS_E_NOMEM;
+    l->n++;
     return BS_OK;
 }
 
@@ -377,6 +387,7 @@ enum bs_err hub_parse_tree_json(const char *json, size_t len, struct hub_file_li
     cJSON_ArrayForEach(e, j)
     {
         struct hub_file f;
+        char path[HUB_PATH_MAX + 1], oid[41], lfs_sha256[65], xet_hash[65];
         const cJSON *type = jget(e, "type"), *lfs;
 
         if (!cJSON_IsObject(e) || !cJSON_IsString(type)) {
@@ -386,35 +397,38 @@ enum bs_err hub_parse_tree_json(const char *json, size_t len, struct hub_file_li
         if (strcmp(type->valuestring, "file") != 0)
             continue; /* directories (and anything new) */
         memset(&f, 0, sizeof(f));
-        if (!jsonx_str(jget(e, "path"), f.path, sizeof(f.path)) ||
-            !hub_file_path_valid(f.path)) {
-            rc = f.path[0] && path_is_safe_relative(f.path)
+        path[0] = oid[0] = lfs_sha256[0] = xet_hash[0] = '\0';
+        f.path = path;
+        f.oid = oid;
+        f.lfs_sha256 = lfs_sha256;
+        f.xet_hash = xet_hash;
+        if (!jsonx_str(jget(e, "path"), path, sizeof(path)) || !hub_file_path_valid(path)) {
+            rc = path[0] && path_is_safe_relative(path)
                      ? diag_set(d, BS_E_PARSE, "tree entry with a path the Hub cannot hold: '%s'",
-                                f.path)
+                                path)
                      : diag_set(d, BS_E_PARSE, "tree entry with a missing or unsafe path");
             goto out;
         }
         if (!jsonx_u64(jget(e, "size"), UINT64_MAX, &f.size) ||
-            !jsonx_str(jget(e, "oid"), f.oid, sizeof(f.oid)) || !hub_is_hex(f.oid, 40)) {
-            rc = diag_set(d, BS_E_PARSE, "tree entry '%s' without a valid size or oid", f.path);
+            !jsonx_str(jget(e, "oid"), oid, sizeof(oid)) || !hub_is_hex(oid, 40)) {
+            rc = diag_set(d, BS_E_PARSE, "tree entry '%s' without a valid size or oid", path);
             goto out;
         }
         lfs = jget(e, "lfs");
         if (cJSON_IsObject(lfs)) {
             uint64_t lsize;
-            if (!jsonx_str(jget(lfs, "oid"), f.lfs_sha256, sizeof(f.lfs_sha256)) ||
-                !hub_is_hex(f.lfs_sha256, 64) ||
+            if (!jsonx_str(jget(lfs, "oid"), lfs_sha256, sizeof(lfs_sha256)) ||
+                !hub_is_hex(lfs_sha256, 64) ||
                 !jsonx_u64(jget(lfs, "size"), UINT64_MAX, &lsize)) {
                 rc = diag_set(d, BS_E_PARSE, "tree entry '%s' has a malformed lfs object",
-                              f.path);
+                              path);
                 goto out;
             }
             f.lfs = true;
             f.size = lsize;
         }
-        if (!jsonx_str(jget(e, "xetHash"), f.xet_hash, sizeof(f.xet_hash)) ||
-            !hub_is_hex(f.xet_hash, 64))
-            f.xet_hash[0] = '\0';
+        if (!jsonx_str(jget(e, "xetHash"), xet_hash, sizeof(xet_hash)) || !hub_is_hex(xet_hash, 64))
+            xet_hash[0] = '\0';
         rc = hub_file_list_add(l, &f);
         if (rc) {
             rc = diag_set(d, rc, rc == BS_E_NOMEM ? "out of memory"
@@ -428,39 +442,46 @@ out:
     return rc;
 }
 
+/* '"key":' then the entry's object, both printed by cJSON (its escaping), appended to out. */
+static enum bs_err format_tree_entry(const struct hub_file *f, bool first, struct buf *out)
+{
+    cJSON *key = cJSON_CreateString(f->path), *e = cJSON_CreateObject();
+    char *k = NULL, *v = NULL;
+    enum bs_err rc = BS_E_NOMEM;
+
+    if (!key || !e || !cJSON_AddNumberToObject(e, "size", (double)f->size) ||
+        !cJSON_AddStringToObject(e, "blob_id", f->oid))
+        goto out;
+    if (f->lfs && (!cJSON_AddStringToObject(e, "lfs_sha256", f->lfs_sha256) ||
+                   !cJSON_AddNumberToObject(e, "lfs_size", (double)f->size)))
+        goto out;
+    if (f->xet_hash[0] && !cJSON_AddStringToObject(e, "xet_hash", f->xet_hash))
+        goto out;
+    if (!(k = cJSON_PrintUnformatted(key)) || !(v = cJSON_PrintUnformatted(e)))
+        goto out;
+    if (!first && (rc = buf_append(out, ",", 1)))
+        goto out;
+    if ((rc = buf_append_str(out, k)) == BS_OK && (rc = buf_append(out, ":", 1)) == BS_OK)
+        rc = buf_append_str(out, v);
+out:
+    if (k)
+        cJSON_free(k);
+    if (v)
+        cJSON_free(v);
+    cJSON_Delete(key);
+    cJSON_Delete(e);
+    return rc;
+}
+
+/* Entry by entry: a cJSON document of 100,000 entries would cost tens of MiB at once. */
 enum bs_err hub_format_tree_cache(const struct hub_file_list *l, struct buf *out)
 {
-    cJSON *root = cJSON_CreateObject(), *files = NULL;
-    char *text = NULL;
-    enum bs_err rc = BS_E_NOMEM;
+    enum bs_err rc = buf_append_str(out, "{\"format_version\":1,\"files\":{");
     size_t i;
 
-    if (!root || !cJSON_AddNumberToObject(root, "format_version", 1))
-        goto out;
-    files = cJSON_AddObjectToObject(root, "files");
-    if (!files)
-        goto out;
-    for (i = 0; i < l->n; i++) {
-        const struct hub_file *f = &l->v[i];
-        cJSON *e = cJSON_AddObjectToObject(files, f->path);
-        if (!e || !cJSON_AddNumberToObject(e, "size", (double)f->size) ||
-            !cJSON_AddStringToObject(e, "blob_id", f->oid))
-            goto out;
-        if (f->lfs && (!cJSON_AddStringToObject(e, "lfs_sha256", f->lfs_sha256) ||
-                       !cJSON_AddNumberToObject(e, "lfs_size", (double)f->size)))
-            goto out;
-        if (f->xet_hash[0] && !cJSON_AddStringToObject(e, "xet_hash", f->xet_hash))
-            goto out;
-    }
-    text = cJSON_PrintUnformatted(root);
-    if (!text)
-        goto out;
-    rc = buf_append_str(out, text);
-out:
-    if (text)
-        cJSON_free(text);
-    cJSON_Delete(root);
-    return rc;
+    for (i = 0; rc == BS_OK && i < l->n; i++)
+        rc = format_tree_entry(&l->v[i], i == 0, out);
+    return rc ? rc : buf_append_str(out, "}}");
 }
 
 enum bs_err hub_parse_tree_cache(const char *json, size_t len, struct hub_file_list *l,
@@ -488,24 +509,28 @@ enum bs_err hub_parse_tree_cache(const char *json, size_t len, struct hub_file_l
     cJSON_ArrayForEach(e, files)
     {
         struct hub_file f;
+        char oid[41], lfs_sha256[65], xet_hash[65];
         uint64_t lsize;
 
         memset(&f, 0, sizeof(f));
+        oid[0] = lfs_sha256[0] = xet_hash[0] = '\0';
+        f.oid = oid;
+        f.lfs_sha256 = lfs_sha256;
+        f.xet_hash = xet_hash;
         if (!e->string || strlen(e->string) > HUB_PATH_MAX || !hub_file_path_valid(e->string) ||
             !cJSON_IsObject(e)) {
             rc = diag_set(d, BS_E_PARSE, "tree cache entry with an unsafe path");
             goto out;
         }
-        memcpy(f.path, e->string, strlen(e->string) + 1);
+        f.path = e->string;
         if (!jsonx_u64(jget(e, "size"), UINT64_MAX, &f.size) ||
-            !jsonx_str(jget(e, "blob_id"), f.oid, sizeof(f.oid)) || !hub_is_hex(f.oid, 40)) {
+            !jsonx_str(jget(e, "blob_id"), oid, sizeof(oid)) || !hub_is_hex(oid, 40)) {
             rc = diag_set(d, BS_E_PARSE, "tree cache entry '%s' is malformed", f.path);
             goto out;
         }
         v = jget(e, "lfs_sha256");
         if (v) {
-            if (!jsonx_str(v, f.lfs_sha256, sizeof(f.lfs_sha256)) ||
-                !hub_is_hex(f.lfs_sha256, 64) ||
+            if (!jsonx_str(v, lfs_sha256, sizeof(lfs_sha256)) || !hub_is_hex(lfs_sha256, 64) ||
                 !jsonx_u64(jget(e, "lfs_size"), UINT64_MAX, &lsize)) {
                 rc = diag_set(d, BS_E_PARSE, "tree cache entry '%s' has a bad lfs_sha256", f.path);
                 goto out;
@@ -514,7 +539,7 @@ enum bs_err hub_parse_tree_cache(const char *json, size_t len, struct hub_file_l
             f.size = lsize;
         }
         v = jget(e, "xet_hash");
-        if (v && (!jsonx_str(v, f.xet_hash, sizeof(f.xet_hash)) || !hub_is_hex(f.xet_hash, 64))) {
+        if (v && (!jsonx_str(v, xet_hash, sizeof(xet_hash)) || !hub_is_hex(xet_hash, 64))) {
             /* huggingface_hub ignores the whole listing then; so do we */
             rc = diag_set(d, BS_E_PARSE, "tree cache entry '%s' has a bad xet_hash", f.path);
             goto out;

@@ -109,6 +109,7 @@ static enum bs_err fetch_model(struct run_ctx *c, struct bs_diag *d)
     /* every file the manifest names must be there, with its pins */
     for (i = 0; i < mo->nfiles; i++) {
         const struct dl_file_result *f = NULL;
+        char lp[PATH_MAX];
         for (k = 0; k < res.nfiles && !f; k++)
             if (strcmp(res.files[k].path, mo->files[i].path) == 0)
                 f = &res.files[k];
@@ -118,7 +119,11 @@ static enum bs_err fetch_model(struct run_ctx *c, struct bs_diag *d)
             diag_hint(d, "check model.files in %s", c->config_path);
             goto out;
         }
-        if ((rc = verify_pins(f->path, f->local_path, f->size, f->etag, mo->files[i].size,
+        if (dl_result_local_path(&res, (size_t)(f - res.files), lp, sizeof(lp))) {
+            rc = diag_set(d, BS_E_USAGE, "path of '%s' too long", f->path);
+            goto out;
+        }
+        if ((rc = verify_pins(f->path, lp, f->size, f->etag, mo->files[i].size,
                               mo->files[i].sha256, d)))
             goto out;
     }
@@ -131,7 +136,7 @@ static enum bs_err fetch_model(struct run_ctx *c, struct bs_diag *d)
         copy_str(sf.revision, sizeof(sf.revision), mo->revision);
         copy_str(sf.commit, sizeof(sf.commit), res.commit);
         copy_str(sf.path, sizeof(sf.path), res.files[k].path);
-        copy_str(sf.local_path, sizeof(sf.local_path), res.files[k].local_path);
+        (void)dl_result_local_path(&res, k, sf.local_path, sizeof(sf.local_path));
         sf.size = res.files[k].size;
         if (sha256_hex_valid(res.files[k].etag))
             copy_str(sf.sha256, sizeof(sf.sha256), res.files[k].etag);
@@ -277,6 +282,7 @@ static enum bs_err fetch_repo_artifacts(struct run_ctx *c, unsigned first, struc
     for (i = first; i < c->m->nartifacts; i++) {
         const struct manifest_artifact *a = &c->m->artifacts[i];
         const struct dl_file_result *f = NULL;
+        char lp[PATH_MAX];
         if (!same_source(a0, a))
             continue;
         for (k = 0; k < res.nfiles && !f; k++)
@@ -287,7 +293,11 @@ static enum bs_err fetch_repo_artifacts(struct run_ctx *c, unsigned first, struc
                           a->path, a->repo, a->revision);
             goto out;
         }
-        if ((rc = finish_artifact(c, a, f->local_path, f->size, f->etag, res.commit, d)))
+        if (dl_result_local_path(&res, (size_t)(f - res.files), lp, sizeof(lp))) {
+            rc = diag_set(d, BS_E_USAGE, "path of '%s' too long", f->path);
+            goto out;
+        }
+        if ((rc = finish_artifact(c, a, lp, f->size, f->etag, res.commit, d)))
             goto out;
     }
 out:

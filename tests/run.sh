@@ -32,6 +32,13 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 TEST_TIMEOUT=${TEST_TIMEOUT:-300}
 LOGDIR=$PWD/build/test-logs
 mkdir -p "$LOGDIR"
+# Each run has its own temp root: the leftover-process check below matches paths under it,
+# so two suites on one machine (two worktrees, or CI's second pass) never see each other's
+# processes. 0755: a test may hand its own folder to another user.
+RUN_TMP=$(mktemp -d "${TMPDIR:-/tmp}/bsrun.XXXXXX") || exit 1
+chmod 0755 "$RUN_TMP"
+trap 'rm -rf "$RUN_TMP"' EXIT
+export TMPDIR=$RUN_TMP
 
 tests=()
 if [ "$mode" != integration ]; then
@@ -67,8 +74,8 @@ for t in "${tests[@]}"; do
     fi
     rc=$?
     # nothing a test started may outlive it (a mock Hub left running, a stray download):
-    # its processes name its temp folder, /tmp/bs-<test>.XXXXXX
-    left=$(pgrep -f "/bs-${name%.sh}\.[A-Za-z0-9]{6}" 2>/dev/null | while read -r p; do
+    # its processes name its temp folder, $RUN_TMP/bs-<test>.XXXXXX
+    left=$(pgrep -f "$RUN_TMP/bs-${name%.sh}\.[A-Za-z0-9]{6}" 2>/dev/null | while read -r p; do
         # a zombie is gone already (its parent, or init, reaps it)
         [ "$(ps -o stat= -p "$p" 2>/dev/null | cut -c1)" = Z ] || echo "$p"
     done | paste -sd, - || true)

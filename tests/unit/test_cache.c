@@ -182,9 +182,10 @@ static void test_tree_and_locks(void)
     hub_file_list_init(&l);
     hub_file_list_init(&l2);
     memset(&f, 0, sizeof(f));
-    (void)snprintf(f.path, sizeof(f.path), "data/fi_fi/train.tsv");
+    f.path = "data/fi_fi/train.tsv";
     f.size = 123;
-    (void)snprintf(f.oid, sizeof(f.oid), ETAG_B);
+    f.oid = ETAG_B;
+    f.lfs_sha256 = f.xet_hash = "";
     CHECK_INT(hub_file_list_add(&l, &f), BS_OK);
     CHECK_INT(cache_read_tree(&c, COMMIT, &l2, &d), BS_E_NOTFOUND);
     CHECK_INT(cache_write_tree(&c, COMMIT, &l, &d), BS_OK);

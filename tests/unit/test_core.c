@@ -1,5 +1,5 @@
 /*
- * test_core.c - unit tests of err, buf, fsx and the log scrubber.
+ * test_core.c - unit tests of err, buf (and the string pool), fsx and the log scrubber.
  */
 #include "bootstrap.h"
 
@@ -67,6 +67,38 @@ static void test_happy_buf_printf(void)
     CHECK_INT(buf_printf(&b, "%s-%d", big, 7), BS_OK);
     CHECK_INT(b.len, 1001);
     buf_release(&b);
+}
+
+/* Strings stay put and intact across chunks; a long one gets its own chunk; "" is free. */
+static void test_strpool(void)
+{
+    struct strpool p;
+    const char *v[3000];
+    char s[64], big[40000];
+    size_t i;
+    bool ok = true;
+
+    strpool_init(&p);
+    CHECK(strpool_add(&p, "") != NULL && *strpool_add(&p, "") == '\0');
+    CHECK_U64(p.bytes, 0);
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    for (i = 0; i < 3000; i++) {
+        (void)snprintf(s, sizeof(s), "data/%05zu/shard-%zu.parquet", i, i * 7);
+        v[i] = strpool_add(&p, s);
+        if (i == 1500)
+            CHECK(strlen(strpool_add(&p, big)) == sizeof(big) - 1);
+    }
+    for (i = 0; i < 3000; i++) {
+        (void)snprintf(s, sizeof(s), "data/%05zu/shard-%zu.parquet", i, i * 7);
+        ok = ok && v[i] && strcmp(v[i], s) == 0;
+    }
+    CHECK(ok);
+    /* ~90 KB of short strings and one of 40 KB: three chunks of 64 KiB at most */
+    CHECK(p.bytes < 3 * (65536 + 64));
+    strpool_release(&p);
+    CHECK_U64(p.bytes, 0);
+    strpool_release(&p); /* twice is harmless */
 }
 
 static void test_paths(void)
@@ -222,6 +254,7 @@ int main(void)
     test_happy_diag();
     test_sad_buf_cap();
     test_happy_buf_printf();
+    test_strpool();
     test_paths();
     test_parse_u64();
     test_files();
