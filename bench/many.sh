@@ -22,6 +22,7 @@
 #   BENCH_TINY_TOOLS   default "bootstrap bootstrap-static snapshot_download"
 #   BENCH_REPEAT       repetitions (default 1), the median counts
 #   BENCH_STRACE       1 (default) = the strace counting runs
+#   BENCH_STRACE_TOOLS default "bootstrap snapshot_download": the tools of the strace runs
 #   BENCH_NOFILE       the soft limit of open files for the contenders (ulimit -Sn; default: as
 #                      inherited). 1024 is the usual default of a login shell
 #   BOOTSTRAP, BENCH_STATIC, BENCH_DATA, BENCH_WORK, BENCH_TIMEOUT, BENCH_KEEP   as in run.sh
@@ -253,9 +254,10 @@ if [ "$TINY_N" != 0 ]; then
     done
 fi
 if [ "$STRACE" = 1 ]; then
-    say "strace -c runs (untimed): bootstrap and snapshot_download on $MANY_REPO"
-    strace_counts "$MANY_REPO" bootstrap
-    strace_counts "$MANY_REPO" snapshot_download
+    say "strace -c runs (untimed): ${BENCH_STRACE_TOOLS:-bootstrap snapshot_download} on $MANY_REPO"
+    for tool in ${BENCH_STRACE_TOOLS:-bootstrap snapshot_download}; do
+        strace_counts "$MANY_REPO" "$tool"
+    done
 fi
 nginx_stop
 mock_stop

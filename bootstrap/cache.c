@@ -389,11 +389,27 @@ enum bs_err cache_read_tree(const struct cache_repo *c, const char *commit,
     return rc;
 }
 
+struct tree_writer {
+    const struct hub_file_list *l;
+    size_t next, total;
+};
+
+static enum bs_err tree_piece(void *ctx, struct buf *out)
+{
+    struct tree_writer *w = ctx;
+    enum bs_err rc = hub_format_tree_cache_next(w->l, &w->next, 64u << 10, out);
+
+    w->total += out->len;
+    /* a cache we would refuse to read (hub_parse_tree_cache) is not written */
+    return rc ? rc : w->total > HUB_JSON_MAX ? BS_E_PARSE : BS_OK;
+}
+
+/* Written piece by piece: the text of 100,000 entries is ~15 MiB, never held at once. */
 enum bs_err cache_write_tree(const struct cache_repo *c, const char *commit,
                              const struct hub_file_list *l, struct bs_diag *d)
 {
+    struct tree_writer w = {.l = l};
     char p[PATH_MAX];
-    struct buf b;
     enum bs_err rc;
 
     if (joinf(p, sizeof(p), "%s/trees/%s.json", c->dir, commit))
@@ -401,14 +417,7 @@ enum bs_err cache_write_tree(const struct cache_repo *c, const char *commit,
     rc = mkdir_parent(p, d);
     if (rc)
         return rc;
-    buf_init(&b, HUB_JSON_MAX);
-    rc = hub_format_tree_cache(l, &b);
-    if (rc)
-        rc = diag_set(d, rc, "cannot format the tree cache");
-    else
-        rc = write_atomic(p, b.data, b.len, file_mode(), d);
-    buf_release(&b);
-    return rc;
+    return write_atomic_stream(p, file_mode(), 0, tree_piece, &w, d);
 }
 
 enum bs_err cache_lock_path(const char *path, uint64_t wait_ms, int *fd, struct bs_diag *d)

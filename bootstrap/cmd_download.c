@@ -94,11 +94,35 @@ static int fail_exit(enum bs_err rc, const struct bs_diag *d, const char *repo)
     return bs_exit_code(rc, sig_stop_signo());
 }
 
+/* One element of "files", printed by cJSON; NULL when out of memory. */
+static char *json_file(const struct dl_result *r, size_t i)
+{
+    cJSON *f = cJSON_CreateObject();
+    char lp[PATH_MAX], *text;
+
+    if (!f)
+        return NULL;
+    (void)cJSON_AddStringToObject(f, "path", r->files[i].path);
+    (void)cJSON_AddStringToObject(f, "etag", r->files[i].etag);
+    (void)cJSON_AddNumberToObject(f, "size", (double)r->files[i].size);
+    if (dl_result_local_path(r, i, lp, sizeof(lp)) == BS_OK)
+        (void)cJSON_AddStringToObject(f, "local_path", lp);
+    (void)cJSON_AddBoolToObject(f, "fetched", r->files[i].fetched);
+    text = cJSON_PrintUnformatted(f);
+    cJSON_Delete(f);
+    return text;
+}
+
+/*
+ * The result as one line of JSON, "files" printed one element at a time: a document of
+ * 100,000 files built whole would cost more memory than the download itself.
+ */
 static int print_json(const struct dl_result *r)
 {
-    cJSON *j = cJSON_CreateObject(), *files;
+    cJSON *j = cJSON_CreateObject();
     char *text;
-    size_t i;
+    size_t i, n;
+    int ok;
 
     if (!j)
         return -1;
@@ -111,28 +135,24 @@ static int print_json(const struct dl_result *r)
     (void)cJSON_AddNumberToObject(j, "files_total", r->files_total);
     (void)cJSON_AddNumberToObject(j, "files_fetched", r->files_fetched);
     (void)cJSON_AddBoolToObject(j, "stale", r->stale);
-    files = cJSON_AddArrayToObject(j, "files");
-    for (i = 0; files && i < r->nfiles; i++) {
-        cJSON *f = cJSON_CreateObject();
-        char lp[PATH_MAX];
-        if (!f || !cJSON_AddItemToArray(files, f)) {
-            cJSON_Delete(f);
-            break;
-        }
-        (void)cJSON_AddStringToObject(f, "path", r->files[i].path);
-        (void)cJSON_AddStringToObject(f, "etag", r->files[i].etag);
-        (void)cJSON_AddNumberToObject(f, "size", (double)r->files[i].size);
-        if (dl_result_local_path(r, i, lp, sizeof(lp)) == BS_OK)
-            (void)cJSON_AddStringToObject(f, "local_path", lp);
-        (void)cJSON_AddBoolToObject(f, "fetched", r->files[i].fetched);
-    }
-    text = cJSON_PrintUnformatted(j);
+    ok = cJSON_AddArrayToObject(j, "files") != NULL;
+    text = ok ? cJSON_PrintUnformatted(j) : NULL;
     cJSON_Delete(j);
-    if (!text)
+    n = text ? strlen(text) : 0;
+    if (n < 3 || strcmp(text + n - 3, "[]}") != 0) {
+        cJSON_free(text);
         return -1;
-    printf("%s\n", text);
+    }
+    text[n - 2] = '\0'; /* ...,"files":[ */
+    ok = fputs(text, stdout) >= 0;
     cJSON_free(text);
-    return fflush(stdout) == 0 ? 0 : -1;
+    for (i = 0; ok && i < r->nfiles; i++) {
+        char *f = json_file(r, i);
+        ok = f && (i == 0 || putchar(',') != EOF) && fputs(f, stdout) >= 0;
+        cJSON_free(f);
+    }
+    ok = ok && fputs("]}\n", stdout) >= 0;
+    return fflush(stdout) == 0 && ok ? 0 : -1;
 }
 
 /* --url: one pinned file through dl_url(). */

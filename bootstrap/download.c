@@ -417,16 +417,18 @@ static enum bs_err fetch_batch(struct dl_ctx *c, const char *token, struct dl_it
 
 /*
  * Files per engine run: DL_BATCH_FILES, fewer when the open-files limit is low. A file of a
- * batch holds up to three descriptors (its lock, its partial, its live resume record); 64
- * are left for the connections, the log and the rest.
+ * batch holds up to three descriptors (its lock, its partial, its live resume record); the
+ * engine keeps up to two connections per transfer open (fetch.c), and 32 more are left for
+ * the log and the rest.
  */
-static size_t batch_files(void)
+static size_t batch_files(unsigned conns)
 {
+    uint64_t reserve = 2ull * conns + 32;
     struct rlimit rl;
     size_t n = DL_BATCH_FILES;
 
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-        uint64_t room = rl.rlim_cur > 64 + 3 * 8 ? (rl.rlim_cur - 64) / 3 : 8;
+        uint64_t room = rl.rlim_cur > reserve + 3 * 8 ? (rl.rlim_cur - reserve) / 3 : 8;
         if (room < n)
             n = (size_t)room;
     }
@@ -436,7 +438,8 @@ static size_t batch_files(void)
 static enum bs_err fetch_items(struct dl_ctx *c, const char *token, struct dl_result *res,
                                struct bs_diag *d)
 {
-    size_t batch = batch_files();
+    unsigned conns = c->rq->connections ? c->rq->connections : DL_DEFAULT_CONNECTIONS;
+    size_t batch = batch_files(conns);
     struct dl_item **order = NULL;
     unsigned nfetch;
     size_t i, no = 0;

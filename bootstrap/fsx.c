@@ -199,67 +199,116 @@ static int open_tmp(const char *path, mode_t mode, unsigned flags, char *tmp, si
     return fd;
 }
 
-enum bs_err write_atomic_ex(const char *path, const void *data, size_t len, mode_t mode,
-                            unsigned flags, struct bs_diag *d)
-{
+/* An atomic write under way: its temporary, open. */
+struct wa {
     char tmp[PATH_MAX], dir[PATH_MAX];
-    const char *p = data;
+    const char *path;
+    unsigned flags;
     int fd;
-    enum bs_err rc = BS_OK;
+};
 
-    if (path_dirname(path, dir, sizeof(dir)))
+static enum bs_err wa_begin(struct wa *w, const char *path, mode_t mode, unsigned flags,
+                            struct bs_diag *d)
+{
+    w->path = path;
+    w->flags = flags;
+    if (path_dirname(path, w->dir, sizeof(w->dir)))
         return diag_set(d, BS_E_IO, "path too long: '%s'", path);
-    fd = open_tmp(path, mode, flags, tmp, sizeof(tmp));
-    if (fd < 0) {
+    w->fd = open_tmp(path, mode, flags, w->tmp, sizeof(w->tmp));
+    if (w->fd < 0) {
         if (errno == ENAMETOOLONG)
             return diag_set(d, BS_E_IO, "path too long: '%s'", path);
         if (errno == ENOSPC)
-            return diag_set(d, BS_E_NOSPACE, "cannot create '%s': no space left on device", tmp);
-        return diag_set(d, BS_E_IO, "cannot create '%s': %s", tmp, strerror(errno));
+            return diag_set(d, BS_E_NOSPACE, "cannot create '%s': no space left on device",
+                            w->tmp);
+        return diag_set(d, BS_E_IO, "cannot create '%s': %s", w->tmp, strerror(errno));
     }
-    if (!(flags & WA_UMASK) && fchmod(fd, mode & 07777) < 0) {
-        rc = diag_set(d, BS_E_IO, "cannot chmod '%s': %s", tmp, strerror(errno));
-        goto fail;
-    }
+    if (!(flags & WA_UMASK) && fchmod(w->fd, mode & 07777) < 0)
+        return diag_set(d, BS_E_IO, "cannot chmod '%s': %s", w->tmp, strerror(errno));
+    return BS_OK;
+}
+
+static enum bs_err wa_write(struct wa *w, const void *data, size_t len, struct bs_diag *d)
+{
+    const char *p = data;
+
     while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0) {
+        ssize_t n = write(w->fd, p, len);
+        if (n < 0) {
             if (errno == EINTR)
                 continue;
-            rc = diag_set(d, errno == ENOSPC ? BS_E_NOSPACE : BS_E_IO, "cannot write '%s': %s",
-                          tmp, strerror(errno));
-            goto fail;
+            return diag_set(d, errno == ENOSPC ? BS_E_NOSPACE : BS_E_IO, "cannot write '%s': %s",
+                            w->tmp, strerror(errno));
         }
-        p += w;
-        len -= (size_t)w;
+        p += n;
+        len -= (size_t)n;
     }
-    if (!(flags & WA_NO_SYNC) && ((flags & WA_DATASYNC) ? fdatasync(fd) : fsync(fd)) < 0) {
-        rc = diag_set(d, errno == ENOSPC ? BS_E_NOSPACE : BS_E_IO, "cannot fsync '%s': %s", tmp,
+    return BS_OK;
+}
+
+/* rc BS_OK: sync, close and rename it into place. Otherwise (or when that fails) the
+ * temporary goes and the old file stays. */
+static enum bs_err wa_end(struct wa *w, enum bs_err rc, struct bs_diag *d)
+{
+    if (rc == BS_OK && !(w->flags & WA_NO_SYNC) &&
+        ((w->flags & WA_DATASYNC) ? fdatasync(w->fd) : fsync(w->fd)) < 0)
+        rc = diag_set(d, errno == ENOSPC ? BS_E_NOSPACE : BS_E_IO, "cannot fsync '%s': %s",
+                      w->tmp, strerror(errno));
+    if (w->fd >= 0 && close(w->fd) < 0 && rc == BS_OK)
+        rc = diag_set(d, BS_E_IO, "cannot close '%s': %s", w->tmp, strerror(errno));
+    w->fd = -1;
+    if (rc == BS_OK && rename(w->tmp, w->path) < 0)
+        rc = diag_set(d, BS_E_IO, "cannot rename '%s' to '%s': %s", w->tmp, w->path,
                       strerror(errno));
-        goto fail;
+    if (rc) {
+        if (w->tmp[0])
+            (void)unlink(w->tmp);
+        return rc;
     }
-    if (close(fd) < 0) {
-        fd = -1;
-        rc = diag_set(d, BS_E_IO, "cannot close '%s': %s", tmp, strerror(errno));
-        goto fail;
-    }
-    fd = -1;
-    if (rename(tmp, path) < 0) {
-        rc = diag_set(d, BS_E_IO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-        goto fail;
-    }
-    if (flags & WA_NO_SYNC)
+    if (w->flags & WA_NO_SYNC)
         return BS_OK;
-    if (flags & WA_NO_DIRSYNC_ERR) {
-        (void)fsync_dir(dir, NULL);
+    if (w->flags & WA_NO_DIRSYNC_ERR) {
+        (void)fsync_dir(w->dir, NULL);
         return BS_OK;
     }
-    return fsync_dir(dir, d);
-fail:
-    if (fd >= 0)
-        (void)close(fd);
-    (void)unlink(tmp);
-    return rc;
+    return fsync_dir(w->dir, d);
+}
+
+enum bs_err write_atomic_ex(const char *path, const void *data, size_t len, mode_t mode,
+                            unsigned flags, struct bs_diag *d)
+{
+    struct wa w = {.fd = -1};
+    enum bs_err rc = wa_begin(&w, path, mode, flags, d);
+
+    if (w.fd < 0)
+        return rc;
+    if (rc == BS_OK)
+        rc = wa_write(&w, data, len, d);
+    return wa_end(&w, rc, d);
+}
+
+enum bs_err write_atomic_stream(const char *path, mode_t mode, unsigned flags,
+                                write_atomic_next_fn next, void *ctx, struct bs_diag *d)
+{
+    struct wa w = {.fd = -1};
+    struct buf piece;
+    enum bs_err rc = wa_begin(&w, path, mode, flags, d);
+
+    if (w.fd < 0)
+        return rc;
+    buf_init(&piece, SIZE_MAX - 1);
+    while (rc == BS_OK) {
+        buf_reset(&piece);
+        if ((rc = next(ctx, &piece)) != BS_OK) {
+            rc = diag_set(d, rc, "cannot make the content of '%s'", path);
+            break;
+        }
+        if (piece.len == 0)
+            break;
+        rc = wa_write(&w, piece.data, piece.len, d);
+    }
+    buf_release(&piece);
+    return wa_end(&w, rc, d);
 }
 
 enum bs_err write_atomic(const char *path, const void *data, size_t len, mode_t mode,

@@ -11,6 +11,7 @@
 
 #include <sys/types.h>
 
+#include "buf.h"
 #include "err.h"
 
 /*
@@ -50,6 +51,16 @@ enum write_atomic_flags {
 };
 enum bs_err write_atomic_ex(const char *path, const void *data, size_t len, mode_t mode,
                             unsigned flags, struct bs_diag *d);
+
+/*
+ * write_atomic_ex() of content made piece by piece: next() appends the next piece to out
+ * (emptied before each call) and leaves it empty at the end; an error from next() stops
+ * the write (the old file untouched). For content too big to hold at once (the tree cache
+ * of 100,000 files).
+ */
+typedef enum bs_err (*write_atomic_next_fn)(void *ctx, struct buf *out);
+enum bs_err write_atomic_stream(const char *path, mode_t mode, unsigned flags,
+                                write_atomic_next_fn next, void *ctx, struct bs_diag *d);
 
 /* mkdir -p with mode for created components. Existing directories are fine. */
 enum bs_err mkdir_p(const char *path, mode_t mode, struct bs_diag *d);

@@ -28,7 +28,41 @@ static struct {
     const char *ca_override;
     const char *ca_source;
     bool ca_ready;
+    CURLSH *share;     /* connections, TLS sessions and DNS of every handle */
+    bool share_failed;
 } G;
+
+/*
+ * One libcurl share for the process: every handle, the one-shot requests of this module and
+ * the engine's alike, takes its connection from one cache and puts it back there. So the
+ * revision, the tree pages and the files reuse the same warm TCP/TLS connections instead of
+ * a handshake (two round trips, three for TLS 1.2) per request, and each batch of the
+ * engine starts on the connections the last one left. Used from the main thread only (the
+ * hashing threads do no HTTP), so it needs no lock callbacks. Without it (out of memory)
+ * every handle has its own cache, as before.
+ */
+static CURLSH *shared(void)
+{
+    if (!G.share && !G.share_failed) {
+        G.share = curl_share_init();
+        if (!G.share || curl_share_setopt(G.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) ||
+            curl_share_setopt(G.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) ||
+            curl_share_setopt(G.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS)) {
+            if (G.share)
+                (void)curl_share_cleanup(G.share);
+            G.share = NULL;
+            G.share_failed = true;
+        }
+    }
+    return G.share;
+}
+
+void http_release_shared(void)
+{
+    /* closes the cached connections; refused (and kept) while a handle still uses it */
+    if (G.share && curl_share_cleanup(G.share) == CURLSHE_OK)
+        G.share = NULL;
+}
 
 void http_set_ca_override(const char *path)
 {
@@ -95,6 +129,8 @@ enum bs_err http_easy_common(CURL *h)
         SET(CURLOPT_CAINFO, G.ca_file);
     if (G.ca_dir[0])
         SET(CURLOPT_CAPATH, G.ca_dir);
+    if (shared())
+        SET(CURLOPT_SHARE, G.share);
 #undef SET
     return c == CURLE_OK ? BS_OK : BS_E_INTERNAL;
 }

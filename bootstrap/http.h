@@ -58,6 +58,9 @@ struct http_response {
     uint64_t retry_after_ms;  /* Retry-After of the last hop (seconds or HTTP date), 0 none */
 };
 
+/* Close the shared connections (before curl_global_cleanup, and before an exec). */
+void http_release_shared(void);
+
 /* Global settings for every handle: CA bundle file or directory (either may be NULL). */
 void http_set_ca(const char *ca_file, const char *ca_dir);
 
@@ -76,7 +79,9 @@ enum bs_err http_prepare_tls(const char **source, struct bs_diag *d);
 /*
  * Apply the common options to a handle: User-Agent, protocols (http,https),
  * CA, TCP keep-alive, NOSIGNAL, no libcurl redirects, Accept-Encoding
- * identity. Returns BS_OK or BS_E_INTERNAL.
+ * identity, and the process's one connection cache (connections, TLS sessions
+ * and DNS are shared by every handle: a connection outlives its request).
+ * Returns BS_OK or BS_E_INTERNAL.
  */
 enum bs_err http_easy_common(CURL *h);
 

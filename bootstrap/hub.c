@@ -474,14 +474,34 @@ out:
 }
 
 /* Entry by entry: a cJSON document of 100,000 entries would cost tens of MiB at once. */
+enum bs_err hub_format_tree_cache_next(const struct hub_file_list *l, size_t *next, size_t piece,
+                                       struct buf *out)
+{
+    size_t start = out->len, first = *next;
+    enum bs_err rc = BS_OK;
+
+    if (*next > l->n)
+        return BS_OK; /* done: nothing appended */
+    if (*next == 0)
+        rc = buf_append_str(out, "{\"format_version\":1,\"files\":{");
+    /* at least one entry a call, however small the piece */
+    for (; rc == BS_OK && *next < l->n && (*next == first || out->len - start < piece); (*next)++)
+        rc = format_tree_entry(&l->v[*next], *next == 0, out);
+    if (rc == BS_OK && *next == l->n) {
+        rc = buf_append_str(out, "}}");
+        (*next)++;
+    }
+    return rc;
+}
+
 enum bs_err hub_format_tree_cache(const struct hub_file_list *l, struct buf *out)
 {
-    enum bs_err rc = buf_append_str(out, "{\"format_version\":1,\"files\":{");
-    size_t i;
+    size_t next = 0;
+    enum bs_err rc = BS_OK;
 
-    for (i = 0; rc == BS_OK && i < l->n; i++)
-        rc = format_tree_entry(&l->v[i], i == 0, out);
-    return rc ? rc : buf_append_str(out, "}}");
+    while (rc == BS_OK && next <= l->n)
+        rc = hub_format_tree_cache_next(l, &next, SIZE_MAX, out);
+    return rc;
 }
 
 enum bs_err hub_parse_tree_cache(const char *json, size_t len, struct hub_file_list *l,

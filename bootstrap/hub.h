@@ -142,6 +142,11 @@ const char *hub_file_etag(const struct hub_file *f);
  * "lfs_size":N,"xet_hash":".."}}}. Format appends to out; parse fills l.
  */
 enum bs_err hub_format_tree_cache(const struct hub_file_list *l, struct buf *out);
+/* The same text in pieces: appends entries from *next on until about piece bytes are
+ * appended (the opening with the first, the closing with the last); *next == l->n + 1 when
+ * all is written, and a call then appends nothing. Start with *next = 0. */
+enum bs_err hub_format_tree_cache_next(const struct hub_file_list *l, size_t *next, size_t piece,
+                                       struct buf *out);
 enum bs_err hub_parse_tree_cache(const char *json, size_t len, struct hub_file_list *l,
                                  struct bs_diag *d);
 

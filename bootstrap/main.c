@@ -215,6 +215,7 @@ int main(int argc, char **argv)
 
     log_forget_secrets();
     log_close_file();
+    http_release_shared();
     curl_global_cleanup();
     return rc;
 }

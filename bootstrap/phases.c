@@ -24,6 +24,7 @@
 #include "cache.h"
 #include "download.h"
 #include "fsx.h"
+#include "http.h"
 #include "hwreport.h"
 #include "launch.h"
 #include "log.h"
@@ -539,6 +540,7 @@ enum bs_err phase_handoff(struct run_ctx *c, struct bs_diag *d)
     if (fd < 0) {
         rc = BS_E_HANDOFF;
     } else {
+        http_release_shared();
         curl_global_cleanup();
         rc = launch_exec(&cmd, c->workspace, fd, d);
     }

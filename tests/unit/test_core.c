@@ -172,6 +172,23 @@ static void test_parse_u64(void)
     CHECK_INT(parse_u64("1 ", 10, &v), BS_E_PARSE);
 }
 
+/* write_atomic_stream's producer: three pieces, or a failure at the second when asked */
+struct pieces {
+    int n;
+    bool fail;
+};
+
+static enum bs_err next_piece(void *ctx, struct buf *out)
+{
+    struct pieces *p = ctx;
+
+    if (p->n == 3)
+        return BS_OK;
+    if (p->fail && p->n == 1)
+        return BS_E_NOMEM;
+    return buf_printf(out, "piece%d;", p->n++);
+}
+
 static void test_files(void)
 {
     char dir[] = "/tmp/bs-test-core-XXXXXX", path[256], sub[256], *data = NULL;
@@ -193,6 +210,22 @@ static void test_files(void)
     free(data);
     data = NULL;
     CHECK_INT(read_file_max(path, 4, true, &data, &len, &d), BS_E_PARSE);
+    {
+        struct pieces ok = {0, false}, bad = {0, true};
+        char *txt = NULL;
+        size_t n = 0;
+        /* a failure mid-way keeps the old file and leaves no temporary */
+        CHECK_INT(write_atomic_stream(path, 0600, 0, next_piece, &bad, &d), BS_E_NOMEM);
+        CHECK_INT(read_file_max(path, 100, true, &txt, &n, &d), BS_OK);
+        CHECK_STR(txt, "hello");
+        free(txt);
+        txt = NULL;
+        CHECK_INT(write_atomic_stream(path, 0600, 0, next_piece, &ok, &d), BS_OK);
+        CHECK_INT(read_file_max(path, 100, true, &txt, &n, &d), BS_OK);
+        CHECK_STR(txt, "piece0;piece1;piece2;");
+        free(txt);
+        CHECK_INT(write_atomic(path, "hello", 5, 0600, &d), BS_OK);
+    }
     CHECK_INT(read_file_max("/nonexistent/x", 4, true, &data, &len, &d), BS_E_NOTFOUND);
     /* write_atomic replaces a symlink instead of writing through it */
     {

@@ -241,6 +241,26 @@ static void test_happy_tree(void)
         CHECK(f && f->xet_hash[0]);
         hub_file_list_release(&l2);
     }
+    /* in pieces of one entry (cache_write_tree's way): the same text, then nothing more */
+    {
+        struct buf part, all;
+        size_t next = 0, calls = 0;
+        buf_init(&part, 1 << 20);
+        buf_init(&all, 1 << 20);
+        while (next <= l.n && calls++ < 100) {
+            buf_reset(&part);
+            CHECK_INT(hub_format_tree_cache_next(&l, &next, 1, &part), BS_OK);
+            CHECK(part.len > 0);
+            CHECK_INT(buf_append(&all, part.data, part.len), BS_OK);
+        }
+        CHECK_U64(calls, l.n);
+        CHECK_STR(buf_cstr(&all), buf_cstr(&b));
+        buf_reset(&part);
+        CHECK_INT(hub_format_tree_cache_next(&l, &next, 1, &part), BS_OK);
+        CHECK_U64(part.len, 0);
+        buf_release(&part);
+        buf_release(&all);
+    }
     buf_release(&b);
     hub_file_list_release(&l);
 out:
