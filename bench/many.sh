@@ -16,7 +16,7 @@
 #   BENCH_QUICK=1 bench/many.sh    1,000 x 100 KiB and 10,000 x 1 KiB (about 2 min)
 #
 # Environment (all optional):
-#   BENCH_MANY_N, BENCH_MANY_SIZE   the "many" repo (default 10000 files of 100K)
+#   BENCH_MANY_N, BENCH_MANY_SIZE   the "many" repo (default 10000 files of 100K; 0 = skip it)
 #   BENCH_TINY_N, BENCH_TINY_SIZE   the "tiny" repo (default 100000 files of 1K; 0 = skip it)
 #   BENCH_TOOLS        default "bootstrap bootstrap-static snapshot_download aria2c-j16"
 #   BENCH_TINY_TOOLS   default "bootstrap bootstrap-static snapshot_download"
@@ -88,9 +88,11 @@ import json, sys
 base, out, many, many_n, many_size, tiny, tiny_n, tiny_size = sys.argv[1:]
 cfg = json.load(open(base))
 ga = {"path": ".gitattributes", "text": "*.parquet filter=lfs diff=lfs merge=lfs -text\n"}
-repos = [{"id": many, "type": "dataset", "files": [ga] + [
-    {"path": f"data/{i // 1000:03d}/shard-{i:06d}.parquet", "size": many_size, "seed": f"m{i}",
-     "lfs": True} for i in range(int(many_n))]}]
+repos = []
+if int(many_n):
+    repos.append({"id": many, "type": "dataset", "files": [ga] + [
+        {"path": f"data/{i // 1000:03d}/shard-{i:06d}.parquet", "size": many_size, "seed": f"m{i}",
+         "lfs": True} for i in range(int(many_n))]})
 if int(tiny_n):
     # N files in all, .gitattributes included
     repos.append({"id": tiny, "type": "dataset", "files": [ga] + [
@@ -122,16 +124,20 @@ PY
 mock_start "$WORK/config.json" "$DATA/many-blobs" "$WORK"
 say "mock Hub on $HUB_URL"
 
-# nginx's root: /xet-bridge-us/<repo oid>/<sha256> -> the data file (the oid from one redirect)
+# nginx's root: /xet-bridge-us/<repo oid>/<sha256> -> the data file (the oid from one redirect);
+# without a "many" repo (BENCH_MANY_N=0) it stays empty
 CDNROOT=$WORK/cdnroot
-first=$(awk -F'\t' '$4 == 1 { print $1; exit }' "$WORK/manifest-${MANY_REPO//\//--}.tsv")
-loc=$(curl -sS -o /dev/null -D - "$HUB_URL/datasets/$MANY_REPO/resolve/main/$first" | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
-prefix=${loc#http://127.0.0.2:"$CDN_PORT"}
-prefix=${prefix%/*}
-case $prefix in /xet-bridge-us/*) ;; *) die "unexpected redirect for $first: '$loc'" ;; esac
-mkdir -p "$CDNROOT$prefix"
-awk -F'\t' '$4 == 1 { print $3 "\t" $5 }' "$WORK/manifest-${MANY_REPO//\//--}.tsv" |
-    while IFS=$'\t' read -r sha dfile; do ln -sfn "$dfile" "$CDNROOT$prefix/$sha"; done
+mkdir -p "$CDNROOT"
+if [ "$MANY_N" != 0 ]; then
+    first=$(awk -F'\t' '$4 == 1 { print $1; exit }' "$WORK/manifest-${MANY_REPO//\//--}.tsv")
+    loc=$(curl -sS -o /dev/null -D - "$HUB_URL/datasets/$MANY_REPO/resolve/main/$first" | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+    prefix=${loc#http://127.0.0.2:"$CDN_PORT"}
+    prefix=${prefix%/*}
+    case $prefix in /xet-bridge-us/*) ;; *) die "unexpected redirect for $first: '$loc'" ;; esac
+    mkdir -p "$CDNROOT$prefix"
+    awk -F'\t' '$4 == 1 { print $3 "\t" $5 }' "$WORK/manifest-${MANY_REPO//\//--}.tsv" |
+        while IFS=$'\t' read -r sha dfile; do ln -sfn "$dfile" "$CDNROOT$prefix/$sha"; done
+fi
 nginx_start "$WORK/nginx" "$CDNROOT" "$CDN_PORT" 0
 
 # --- runs ----------------------------------------------------------------------------------
@@ -240,6 +246,7 @@ strace_counts() {
 }
 
 for ((rep = 1; rep <= REPEAT; rep++)); do
+    [ "$MANY_N" != 0 ] || break
     for tool in $TOOLS; do
         if [ "$tool" = bootstrap-static ] && [ -z "$STATIC" ]; then continue; fi
         one "$MANY_REPO" "$tool" "$rep"
@@ -253,7 +260,7 @@ if [ "$TINY_N" != 0 ]; then
         done
     done
 fi
-if [ "$STRACE" = 1 ]; then
+if [ "$STRACE" = 1 ] && [ "$MANY_N" != 0 ]; then
     say "strace -c runs (untimed): ${BENCH_STRACE_TOOLS:-bootstrap snapshot_download} on $MANY_REPO"
     for tool in ${BENCH_STRACE_TOOLS:-bootstrap snapshot_download}; do
         strace_counts "$MANY_REPO" "$tool"

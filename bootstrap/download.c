@@ -109,6 +109,59 @@ void dl_fill_policy(const struct hf_env *env, struct fetch_opts *o)
     o->stall_ms = env->download_timeout_ms ? env->download_timeout_ms : 10000;
 }
 
+/*
+ * The Hub's error for a file (its HEAD, or a direct GET): http_hub_error's wording, and a
+ * file the Hub says is missing is remembered as huggingface_hub remembers it (.no_exist).
+ */
+static enum bs_err file_error(struct dl_ctx *c, const struct dl_item *it,
+                              const struct http_response *rs, bool token_sent, struct bs_diag *d)
+{
+    char code[64];
+    enum bs_err rc;
+
+    if (rs->status == 404 && http_header(rs, "X-Error-Code", code, sizeof(code)) &&
+        strcmp(code, "EntryNotFound") == 0)
+        (void)cache_mark_no_exist(&c->cr, c->commit, it->f->path, NULL);
+    rc = http_hub_error(rs, c->rq->repo, token_sent, d);
+    if (rc == BS_OK || rc == BS_E_INTERNAL)
+        rc = diag_set(d, BS_E_NET, "unexpected answer %ld for '%s'", rs->status, rs->url);
+    return rc;
+}
+
+/* Every answer about a file names the download's commit (X-Repo-Commit). */
+static enum bs_err same_commit(const struct dl_ctx *c, const char *commit, const struct dl_item *it,
+                               struct bs_diag *d)
+{
+    if (strcmp(commit, c->commit) == 0)
+        return BS_OK;
+    return diag_set(d, BS_E_NET, "the Hub answered for commit %.64s instead of %s ('%s')", commit,
+                    c->commit, it->f->path);
+}
+
+/*
+ * What a job needs once its blob name (it->etag), size and digest are known, from its HEAD
+ * (on_probe) or from the listing (direct_get): the size, the digest to verify, where the
+ * partial, its resume record, the blob and its unsynced marker go, and the record's tag.
+ * The URL is the caller's: the HEAD's Location, or the /resolve/ URL itself.
+ */
+static enum bs_err fill_job(struct dl_ctx *c, const struct dl_item *it, struct fetch_job *job,
+                            enum fetch_hash_kind k, const char *expect, struct bs_diag *d)
+{
+    job->size = it->size;
+    job->size_known = true;
+    job->hash = k;
+    copy_str(job->expect, sizeof(job->expect), expect);
+    if (cache_part_path(&c->cr, it->etag, job->part_path, sizeof(job->part_path)) ||
+        cache_record_path(&c->cr, it->etag, job->rec_path, sizeof(job->rec_path)) ||
+        cache_blob_path(&c->cr, it->etag, job->final_path, sizeof(job->final_path)) ||
+        (!c->rq->sync &&
+         cache_unsynced_path(&c->cr, it->etag, job->unsynced_path, sizeof(job->unsynced_path))))
+        return diag_set(d, BS_E_USAGE, "cache path too long");
+    (void)snprintf(job->tag, sizeof(job->tag), "%s:%" PRIu64, it->etag, it->size);
+    job->final_mode = 0; /* the partial's 0666 & ~umask, as huggingface_hub leaves a blob */
+    return BS_OK;
+}
+
 static enum bs_err on_probe(void *ctx, struct fetch_job *job, const struct http_response *rs,
                             bool token_sent, bool *skip, struct bs_diag *d)
 {
@@ -119,25 +172,16 @@ static enum bs_err on_probe(void *ctx, struct fetch_job *job, const struct http_
     const char *expect;
     enum bs_err rc;
 
-    if (rs->status >= 400 || rs->status == 0) {
-        char code[64];
-        if (rs->status == 404 && http_header(rs, "X-Error-Code", code, sizeof(code)) &&
-            strcmp(code, "EntryNotFound") == 0)
-            (void)cache_mark_no_exist(&c->cr, c->commit, it->f->path, NULL);
-        rc = http_hub_error(rs, c->rq->repo, token_sent, d);
-        if (rc == BS_OK || rc == BS_E_INTERNAL)
-            rc = diag_set(d, BS_E_NET, "unexpected answer %ld for '%s'", rs->status, rs->url);
-        return rc;
-    }
+    if (rs->status >= 400 || rs->status == 0)
+        return file_error(c, it, rs, token_sent, d);
     rc = hub_parse_file_meta(rs, &m, d);
     if (rc) {
         /* keep the parser's message (formatting d->msg into itself would blank it) */
         diag_prefix(d, "'%s'", it->f->path);
         return BS_E_NET;
     }
-    if (strcmp(m.commit, c->commit) != 0)
-        return diag_set(d, BS_E_NET, "the Hub answered for commit %s instead of %s ('%s')",
-                        m.commit, c->commit, it->f->path);
+    if ((rc = same_commit(c, m.commit, it, d)))
+        return rc;
     if (strlen(m.etag) > 64 || strchr(m.etag, '/'))
         return diag_set(d, BS_E_NET, "unusable ETag '%s' for '%s'", m.etag, it->f->path);
     if (strcmp(m.etag, it->etag) != 0) {
@@ -172,19 +216,46 @@ static enum bs_err on_probe(void *ctx, struct fetch_job *job, const struct http_
         return BS_OK;
     }
     (void)snprintf(job->url, sizeof(job->url), "%s", m.location);
-    job->size = m.size;
-    job->size_known = true;
-    job->hash = k;
-    copy_str(job->expect, sizeof(job->expect), expect);
-    if (cache_part_path(&c->cr, it->etag, job->part_path, sizeof(job->part_path)) ||
-        cache_record_path(&c->cr, it->etag, job->rec_path, sizeof(job->rec_path)) ||
-        cache_blob_path(&c->cr, it->etag, job->final_path, sizeof(job->final_path)) ||
-        (!c->rq->sync &&
-         cache_unsynced_path(&c->cr, it->etag, job->unsynced_path, sizeof(job->unsynced_path))))
-        return diag_set(d, BS_E_USAGE, "cache path too long");
-    (void)snprintf(job->tag, sizeof(job->tag), "%s:%" PRIu64, it->etag, m.size);
-    job->final_mode = 0; /* the partial's 0666 & ~umask, as huggingface_hub leaves a blob */
+    return fill_job(c, it, job, k, expect, d);
+}
+
+/*
+ * The Hub's answer to a direct GET (fetch.h, on_answer): an error is worded as for the
+ * file's HEAD; data or a redirect for another commit is refused as on_probe refuses it.
+ * An answer without X-Repo-Commit is taken: the body is verified against the listing's oid.
+ */
+static enum bs_err on_answer(void *ctx, struct fetch_job *job, const struct http_response *rs,
+                             bool token_sent, struct bs_diag *d)
+{
+    struct dl_ctx *c = ctx;
+    const struct dl_item *it = job->user;
+    char v[128];
+
+    if (rs->status >= 400 || rs->status == 0)
+        return file_error(c, it, rs, token_sent, d);
+    if (http_header(rs, "X-Repo-Commit", v, sizeof(v)))
+        return same_commit(c, v, it, d);
     return BS_OK;
+}
+
+/*
+ * A small file that is not in LFS needs no HEAD: the listing gave its size and git blob
+ * oid, and for such a file the HEAD's ETag is that oid, the name huggingface_hub gives its
+ * blob. Its job GETs the /resolve/ URL at once (one request instead of two) and verifies
+ * the body against the oid; on_answer looks at what the Hub says, and anything that needs
+ * a fresh look makes the engine probe it as before (fetch.h, direct). LFS files and large
+ * ones keep their HEAD: their blob is named by a sha256 and their GET goes to a CDN that
+ * only the HEAD names.
+ */
+static enum bs_err direct_get(struct dl_ctx *c, struct dl_item *it, struct fetch_job *job,
+                              struct bs_diag *d)
+{
+    if (it->f->lfs || it->size > FETCH_SMALL_FILE ||
+        fetch_hash_for_etag(it->f->oid) != FETCH_HASH_GITSHA1 || strcmp(it->etag, it->f->oid) != 0)
+        return BS_OK; /* probed */
+    job->probe = false;
+    job->direct = true;
+    return fill_job(c, it, job, FETCH_HASH_GITSHA1, it->f->oid, d);
 }
 
 enum bs_err dl_select_items(struct dl_ctx *c, struct bs_diag *d)
@@ -377,6 +448,8 @@ static enum bs_err fetch_batch(struct dl_ctx *c, const char *token, struct dl_it
         if (hub_resolve_url(c->env->endpoint, c->type, c->url_repo, c->commit, it->f->path, j->url,
                             sizeof(j->url)))
             rc = diag_set(d, BS_E_USAGE, "URL too long for '%s'", it->f->path);
+        else
+            rc = direct_get(c, it, j, d);
     }
     if (rc == BS_OK && nj) {
         memset(&o, 0, sizeof(o));
@@ -385,6 +458,7 @@ static enum bs_err fetch_batch(struct dl_ctx *c, const char *token, struct dl_it
         o.token = token;
         o.token_origin = c->env->endpoint;
         o.on_probe = on_probe;
+        o.on_answer = on_answer;
         o.probe_ctx = c;
         o.on_progress = progress_cb;
         o.progress_ctx = c;

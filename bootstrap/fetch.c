@@ -731,6 +731,8 @@ static enum bs_err engine_open(struct engine *E)
         if (job->probe) {
             E->js[i].st = JS_PROBE_WAIT;
         } else {
+            if (job->direct) /* the Hub's URL: probed when the job needs a fresh look */
+                (void)snprintf(E->js[i].probe_url, sizeof(E->js[i].probe_url), "%s", job->url);
             (void)job_open(E, i);
             if (E->fatal)
                 break;

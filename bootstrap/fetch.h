@@ -4,7 +4,9 @@
  *
  * A job is one file: optionally probed first (HEAD, relative redirects
  * followed, then the caller's on_probe() decides where to GET it from, how
- * big it is, how to verify it and where it goes), then fetched in ranges over
+ * big it is, how to verify it and where it goes), or "direct" (the caller
+ * knows all that already: the Hub's URL is got at once and on_answer() looks
+ * at each answer the Hub gives it), then fetched in ranges over
  * up to `connections` HTTP/1.1 connections shared by all jobs. Data is
  * written with pwrite() at its offset into a preallocated partial file; a
  * small resume record beside it says which byte ranges are there:
@@ -154,6 +156,11 @@ struct fetch_job {
     const char *name;            /* borrowed: for messages */
     char url[4096];              /* probe URL (probe) or the GET URL */
     bool probe;                  /* HEAD url first and call on_probe() */
+    bool direct;                 /* probe false, url is the Hub's: GET it at once (no HEAD),
+                                    its answers from the token's origin go to on_answer(),
+                                    and it stays the probe URL, so that whatever needs a
+                                    fresh look (a refused redirect target, a changed file,
+                                    a digest mismatch) probes it as for a probe job */
     bool probe_follow_all;       /* follow absolute redirects in the probe too (plain URLs) */
     uint64_t size;
     bool size_known;
@@ -190,6 +197,19 @@ typedef enum bs_err (*fetch_probe_fn)(void *ctx, struct fetch_job *job,
                                       const struct http_response *rs, bool token_sent, bool *skip,
                                       struct bs_diag *d);
 
+/*
+ * A direct job's answer from the token's origin (the Hub), before anything of it is used:
+ * called with the status and headers of data (2xx) and of redirects as they arrive (from
+ * inside libcurl's header callback: look at rs, do nothing else), and with an error status
+ * that the engine will not retry (then with the start of the body). rs->url is the
+ * request's URL; token_sent: it carried Authorization. An error ends the run with it (d
+ * says why); BS_OK lets the engine go on as for any job (redirects are followed, the token
+ * only to its origin).
+ */
+typedef enum bs_err (*fetch_answer_fn)(void *ctx, struct fetch_job *job,
+                                       const struct http_response *rs, bool token_sent,
+                                       struct bs_diag *d);
+
 struct fetch_stats {
     uint64_t done;       /* bytes present (reused + fetched) of pending jobs + completed sizes */
     uint64_t fetched;    /* over the network this run */
@@ -211,7 +231,8 @@ struct fetch_opts {
     uint64_t min_chunk, max_chunk; /* 0 = defaults */
     const char *boot_id;         /* NULL = /proc/sys/kernel/random/boot_id */
     fetch_probe_fn on_probe;
-    void *probe_ctx;
+    fetch_answer_fn on_answer;   /* direct jobs; may be NULL */
+    void *probe_ctx;             /* of on_probe and on_answer */
     fetch_progress_fn on_progress;
     void *progress_ctx;
 };

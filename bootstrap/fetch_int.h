@@ -82,6 +82,7 @@ enum xstop {
     S_OOM,
     S_BODYCAP,  /* the body of an answer we only look at passed XFER_BODY_MAX: enough of it */
     S_TOOBIG,   /* a body of unknown size passed the job's max_size */
+    S_REFUSED,  /* on_answer refused a direct job's answer: the run ends (E->fatal set) */
 };
 
 struct engine;

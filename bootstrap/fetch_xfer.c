@@ -165,6 +165,30 @@ oom:
     return engine_fail(E, BS_E_NOMEM, "out of memory");
 }
 
+/*
+ * A direct job's answer from the Hub, shown to its owner before anything of it is used
+ * (fetch.h, on_answer). False when the owner refused it: the run ends with its error.
+ */
+static bool answer_accepted(struct engine *E, struct xfer *x)
+{
+    struct fetch_job *job = &E->jobs[x->job];
+    struct bs_diag d2;
+    enum bs_err rc;
+
+    if (!job->direct || !x->hub_origin || x->kind == X_PROBE || !E->o->on_answer)
+        return true;
+    diag_clear(&d2);
+    rc = E->o->on_answer(E->o->probe_ctx, job, &x->rs, x->with_token, &d2);
+    if (rc == BS_OK)
+        return true;
+    if (!E->fatal) {
+        E->fatal = rc;
+        if (E->d)
+            *E->d = d2;
+    }
+    return false;
+}
+
 /* Decide what to do with the body once the header block is complete. */
 static void headers_done(struct engine *E, struct xfer *x)
 {
@@ -176,6 +200,11 @@ static void headers_done(struct engine *E, struct xfer *x)
 
     x->hdr_done = true;
     x->rs.status = x->status;
+    if (x->status < 400 && !answer_accepted(E, x)) {
+        x->mode = M_ABORT;
+        x->stop = S_REFUSED;
+        return;
+    }
     if (x->kind == X_PROBE) {
         x->mode = M_IGNORE;
         return;
@@ -446,6 +475,7 @@ static bool handle_stop(struct engine *E, struct xfer *x, const char *shown, CUR
 
     switch (x->stop) {
     case S_CANCEL:
+    case S_REFUSED:
         return true;
     case S_IOERR:
         if (x->werr == ENOSPC || x->werr == EDQUOT)
@@ -548,6 +578,8 @@ static void on_error_status(struct engine *E, struct xfer *x, const char *shown,
         failure(E, x, why, ra);
         return;
     }
+    if (act == FETCH_ACT_FAIL && !answer_accepted(E, x))
+        return; /* a direct job's Hub error, worded by its owner as for its HEAD */
     if (act == FETCH_ACT_RELOCATE && j->probe_url[0] && j->relocations < MAX_RELOCATIONS) {
         j->relocations++;
         request_reset(E, x->job, x->status == 416 ? R_REPROBE : R_RELOCATE);

@@ -5,8 +5,10 @@
 #     ../../blobs/<etag> (one more ../ per folder); each blob's name is its etag and its
 #     content has the sha256 the mock serves; trees/<commit>.json is the tree cache;
 #     no partial file (ours or .incomplete) is left;
-#   - the request sequence: revision -> tree -> HEAD per file -> GETs; the User-Agent names
-#     this project and its version; the token reaches the Hub and never the CDN;
+#   - the request sequence: revision -> tree -> a HEAD per LFS file (model.pth, codec.pth),
+#     a GET of /resolve/ per small git file (no HEAD: the listing names its blob) -> GETs;
+#     the User-Agent names this project and its version; the token reaches the Hub and
+#     never the CDN;
 #   - --json describes the result;
 #   - a second run makes exactly one request (the revision) and fetches nothing; with the
 #     commit as --revision it makes none at all; and it is well under a second.
@@ -85,8 +87,11 @@ hub = [e for e in log if e["origin"] == "hub"]
 assert "/revision/main" in hub[0]["path"], hub[0]["path"]
 assert "/tree/" in hub[1]["path"] and "recursive=true" in hub[1]["path"]
 heads = [e for e in hub if e["method"] == "HEAD"]
-assert len(heads) == 7, len(heads)
+assert sorted(e["path"].rsplit("/", 1)[1] for e in heads) == ["codec.pth", "model.pth"], heads
 assert all(e["accept_encoding"] == "identity" for e in heads)
+gets = [e["path"].rsplit("/", 1)[1] for e in hub if e["method"] == "GET" and "/resolve/" in e["path"]]
+assert sorted(gets) == [".gitattributes", "README.md", "config.json", "special_tokens.json",
+                        "tokenizer.tiktoken"], gets
 for e in log:
     ua = e["user_agent"] or ""
     assert ua.startswith("bootstrap/") and "finnish-tts" in ua, ua

@@ -66,7 +66,9 @@ r = json.load(open(sys.argv[1]))
 fetched = sorted(f["path"] for f in r["files"] if f["fetched"])
 assert fetched == ["config.json", "model.pth"], fetched
 EOF
-assert_eq "$(mock_log_count --method HEAD)" 2 "HEADs for the changed files only"
+assert_eq "$(mock_log_count --method HEAD)" 1 "HEADs for the changed files only (model.pth)"
+assert_eq "$(mock_log_count --method GET --path '/resolve/')" 1 \
+    "GETs of the Hub for the changed files only (config.json, no HEAD)"
 assert_file_sha256 "$C/snapshots/$NEW/model.pth" "$(expected_sha256 "$REPO" model.pth "$NEW")"
 assert_file_sha256 "$C/snapshots/$NEW/codec.pth" "$(expected_sha256 "$REPO" codec.pth "$NEW")"
 

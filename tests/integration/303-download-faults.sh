@@ -168,13 +168,22 @@ assert_contains "$T/err" "giving up"
 assert_contains "$T/err" "attempts"
 assert_contains "$T/err" "503"
 
-case_ "404 at the Hub: exit 6 at once, never retried"
-mock_faults '[{"match": {"origin": "hub", "method": "HEAD", "path_regex": "/config\\.json$"},
+case_ "404 at the Hub: exit 6 at once, never retried (config.json: its GET, no HEAD)"
+mock_faults '[{"match": {"origin": "hub", "path_regex": "/config\\.json$"},
                "sequence": [{"status": 404, "error_code": "EntryNotFound", "error_message": "Entry not found",
                              "headers": {"X-Repo-Commit": "0000000000000000000000000000000000000000"}}]}]'
 dl
 assert_rc 6
-assert_eq "$(mock_log_count --method HEAD --path '/config\.json$')" 1 "HEADs of a 404"
+assert_eq "$(mock_log_count --path '/config\.json$')" 1 "requests of a 404"
+assert_eq "$(mock_log_count --method HEAD --path '/config\.json$')" 0 "HEADs of a small file"
+
+case_ "404 at the Hub for an LFS file's HEAD: exit 6 at once, never retried"
+mock_faults '[{"match": {"origin": "hub", "method": "HEAD", "path_regex": "/model\\.pth$"},
+               "sequence": [{"status": 404, "error_code": "EntryNotFound", "error_message": "Entry not found",
+                             "headers": {"X-Repo-Commit": "0000000000000000000000000000000000000000"}}]}]'
+dl
+assert_rc 6
+assert_eq "$(mock_log_count --method HEAD --path '/model\.pth$')" 1 "HEADs of a 404"
 
 case_ "HEAD 503 twice (Retry-After 1), then fine"
 mock_faults "$(cat "$REPO_ROOT/tests/mock_hub/scenarios/hub-503-then-ok.json")"

@@ -11,10 +11,12 @@
 #   redirect_loop_hub    /resolve/ redirects to itself: exit 9 "too many redirects"
 #   redirect_loop_cdn    the CDN URL redirects to itself: exit 9
 #   redirect_other_host  the CDN on another host name, and a Hub redirect to another host
-#                        (same port): the token is never sent off the Hub's origin; the
-#                        gated file refused there (401) is fetched again from a fresh HEAD
-#   head_without_commit  a HEAD answer without X-Repo-Commit: refused with a message naming
-#                        the file and the header
+#                        (same port) of a small file's GET: the token is never sent off the
+#                        Hub's origin; the gated file refused there (401) is fetched again
+#                        from a fresh HEAD
+#   head_without_commit  a HEAD answer (an LFS file's) without X-Repo-Commit: refused with a
+#                        message naming the file and the header; a small file's GET without
+#                        it is taken (its body is verified against the listing's git oid)
 # Every case ends with the checks of fault-lib.sh end_case.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -194,15 +196,23 @@ case_redirect_other_host() {
 }
 
 # a Hub HEAD answer without X-Repo-Commit (not the Hub, or a broken proxy): a clear
-# message naming the file and the missing header, nothing placed
+# message naming the file and the missing header, nothing placed. Small git files have no
+# HEAD: their GET may lack the header (a mirror), the listing's oid verifies the body.
 case_head_without_commit() {
-    mock_faults '[{"match": {"origin": "hub", "method": "HEAD", "path_regex": "/config\\.json$"},
+    mock_faults '[{"match": {"origin": "hub", "method": "HEAD", "path_regex": "/model\\.pth$"},
                    "sequence": [{"omit_headers": ["X-Repo-Commit"]}]}]'
     dl
     [ "$RC" != 0 ] || fail "a file without X-Repo-Commit was accepted"
-    assert_contains "$T/err" "config.json"
+    assert_contains "$T/err" "model.pth"
     assert_contains "$T/err" "X-Repo-Commit"
     verify_tree
+    [ ! -e "$HFH/hub/models--fishaudio--openaudio-s1-mini/blobs/$(expected_sha256 "$REPO" model.pth)" ] ||
+        fail "model.pth placed"
+    rm -rf "$HFH"
+    mock_faults '[{"match": {"origin": "hub", "method": "GET", "path_regex": "/resolve/.*/config\\.json$"},
+                   "sequence": [{"omit_headers": ["X-Repo-Commit"]}]}]'
+    dl
+    assert_complete
     end_case
 }
 

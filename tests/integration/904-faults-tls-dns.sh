@@ -9,7 +9,8 @@
 #                    (the baseline that makes the failures below meaningful)
 #   tls_wrong_ca     --ca-bundle with a CA that signed nothing, and the system CAs: exit 9 at
 #                    once (one connection, no retry), a message naming the certificate
-#   tls_downgrade    an https Hub redirects to plain http: refused, the token not sent
+#   tls_downgrade    an https Hub redirects to plain http (a small file's GET, then an LFS
+#                    file's HEAD): refused, the token not sent
 #   tls_wrong_name   a certificate for wrong.example (right CA): exit 9 at once, one
 #                    connection, never bypassed
 # Every case ends with the checks of fault-lib.sh end_case.
@@ -98,17 +99,22 @@ case_tls_wrong_ca() {
 }
 
 case_tls_downgrade() {
-    local cdn_port=${MOCK_CDN_URL##*:}
-    mock_faults '[{"match": {"origin": "hub", "method": "HEAD", "path_regex": "/config\\.json$"},
-                   "sequence": [{"redirect_to": "http://127.0.0.1:'"$cdn_port"'{path}"}]}]'
-    # only config.json: other files would legitimately reach the (https) CDN in parallel
-    dl --ca-bundle "$MOCK_CA" --include config.json
-    [ "$RC" != 0 ] || fail "a redirect from https to http was followed"
-    assert_contains "$T/err" "plain http"
-    assert_eq "$(mock_log_count --origin cdn)" 0 "requests that followed the downgrade"
-    verify_tree
-    [ ! -e "$HFH/hub/models--fishaudio--openaudio-s1-mini/blobs/$(expected_sha256 "$REPO" config.json)" ] ||
-        fail "config.json placed"
+    local cdn_port=${MOCK_CDN_URL##*:} f
+    # config.json: a small file, its GET is redirected (no HEAD); model.pth: an LFS file, its
+    # HEAD is. One file at a time: others would legitimately reach the (https) CDN in parallel
+    for f in config.json model.pth; do
+        mock_ctl reset-log >/dev/null
+        mock_faults '[{"match": {"origin": "hub", "path_regex": "/resolve/.*/'"${f//./\\\\.}"'$"},
+                       "sequence": [{"redirect_to": "http://127.0.0.1:'"$cdn_port"'{path}"}]}]'
+        dl --ca-bundle "$MOCK_CA" --include "$f"
+        [ "$RC" != 0 ] || fail "a redirect from https to http was followed ($f)"
+        assert_contains "$T/err" "plain http"
+        assert_eq "$(mock_log_count --origin cdn)" 0 "requests that followed the downgrade ($f)"
+        [ "$(mock_log_count --path "/$f\$")" -ge 1 ] || fail "no request for $f"
+        verify_tree
+        [ ! -e "$HFH/hub/models--fishaudio--openaudio-s1-mini/blobs/$(expected_sha256 "$REPO" "$f")" ] ||
+            fail "$f placed"
+    done
     end_case
 }
 

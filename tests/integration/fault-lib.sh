@@ -269,7 +269,9 @@ except OSError:
 
 def partial_name(n):
     return (n.endswith(".bspart") or n.endswith(".bspart.json") or n.endswith(".bspart.json.live")
-            or ".bstmp." in n or n.endswith(".tmp"))
+            or ".bstmp." in n or n.endswith(".tmp")
+            # write_atomic's temporary, <name>.tmp.<pid>.<n>: a kill mid-write leaves it
+            or (".tmp." in n and n.rsplit(".tmp.", 1)[1].replace(".", "").isdigit()))
 
 if cache and os.path.isdir(cache):
     for root, dirs, names in os.walk(cache):
