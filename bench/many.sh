@@ -23,6 +23,7 @@
 #   BENCH_REPEAT       repetitions (default 1), the median counts
 #   BENCH_STRACE       1 (default) = the strace counting runs
 #   BENCH_STRACE_TOOLS default "bootstrap snapshot_download": the tools of the strace runs
+#   BENCH_WRAP         a command put before bootstrap's (e.g. "perf record -g -o /tmp/p.data")
 #   BENCH_NOFILE       the soft limit of open files for the contenders (ulimit -Sn; default: as
 #                      inherited). 1024 is the usual default of a login shell
 #   BOOTSTRAP, BENCH_STATIC, BENCH_DATA, BENCH_WORK, BENCH_TIMEOUT, BENCH_KEEP   as in run.sh
@@ -180,7 +181,7 @@ cmd_of() {
         [ "$tool" = bootstrap ] || bin=$STATIC
         CMD=(env -i "PATH=$PATH" "HOME=$home" "HF_HOME=$home/hf" "TMPDIR=$home/tmp" LANG=C.UTF-8
              "BOOTSTRAP_STATE_DIR=$home/state" "HF_ENDPOINT=$HUB_URL" "HF_TOKEN=$TOKEN"
-             "$bin" download "$repo" --repo-type dataset --json --quiet) ;;
+             ${BENCH_WRAP:-} "$bin" download "$repo" --repo-type dataset --json --quiet) ;;
     snapshot_download)
         CMD=(env -i "PATH=$PATH" "HOME=$home" "HF_HOME=$home/hf" "TMPDIR=$home/tmp" LANG=C.UTF-8
              "HF_ENDPOINT=$HUB_URL" "HF_TOKEN=$TOKEN" HF_HUB_DISABLE_XET=1 HF_HUB_DISABLE_TELEMETRY=1

@@ -389,19 +389,21 @@ def report_many(meta, rows, out_md):
             continue
         n = int(rs[0]["files"])
         peak = max(int(r["rss_kib"]) for r in rs)
-        L.append(f"* `{repo}`, {tool}: peak RSS {peak / 1024:.1f} MiB = {peak / n:.1f} KiB per file, the process's base "
-                 "included. Since the engine runs in batches of 256 files (bootstrap/download.c), the "
-                 "jobs (fixed-size URL and path buffers, `struct fetch_job` and `struct jst`, ~30 KiB "
-                 "each) are bounded at ~8 MiB; what still grows with the repository is the listing "
-                 "(`struct hub_file`), the per-file bookkeeping (`struct dl_item`) and the result "
-                 "(`struct dl_file_result`, a 4 KiB path each): a few KiB per file, all fixed-size "
-                 "buffers that variable-length strings would shrink.")
+        L.append(f"* `{repo}`, {tool}: peak RSS {peak / 1024:.1f} MiB = {peak / n:.2f} KiB per file, the process's base "
+                 "included (about 7 MiB for 20 files). The engine runs in batches of 64 files "
+                 "(bootstrap/download.c): their jobs (`struct fetch_job` and `struct jst`, fixed-size URL "
+                 "and path buffers, ~32 KiB each) take ~2 MiB whatever the repository holds. What grows "
+                 "with it: the listing (48 bytes a file and its strings in one pool: path, git oid, "
+                 "sha256), the selection (`struct dl_item`, 40 bytes) and the result "
+                 "(`struct dl_file_result`, 24 bytes); the tree cache and `--json` are written entry by "
+                 "entry. For tiny files the path and the 40-hex oid are most of it.")
     if meta.get("nofile"):
         L.append(f"* Open files: the contenders ran with a limit of {meta['nofile']}. bootstrap "
                  "holds a lock, a partial and a live record per file of a batch, so it needs about "
-                 "3 x 256 + its connections, whatever the repository holds (and fewer files a batch "
-                 "when the limit is lower: (limit - 64) / 3). Before the batches it held one lock per "
-                 "file of the repository and stopped with EMFILE near limit / 2 files.")
+                 "3 x 64 + 2 x its connections + 32, whatever the repository holds (and fewer files a "
+                 "batch when the limit is lower: (limit - 2 x connections - 32) / 3). Before the "
+                 "batches it held one lock per file of the repository and stopped with EMFILE near "
+                 "limit / 2 files.")
     st = meta.get("strace_tsv")
     srows = read_tsv(st) if st and os.path.exists(st) else []
     syncs = {}
