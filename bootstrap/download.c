@@ -277,6 +277,11 @@ enum bs_err dl_select_items(struct dl_ctx *c, struct bs_diag *d)
         it->lock_fd = -1;
     }
     c->nitems = n;
+    if (n < l->n) { /* the room of the files not selected goes back */
+        struct dl_item *nv = realloc(c->items, (n ? n : 1) * sizeof(*nv));
+        if (nv)
+            c->items = nv;
+    }
     if (n == 0 && l->n > 0 && c->rq->include && c->rq->include[0]) {
         diag_set(d, BS_E_NOTFOUND, "no file of '%s' at %.12s matches the include patterns",
                  c->rq->repo, c->commit);
@@ -664,6 +669,7 @@ enum bs_err dl_snapshot(const struct hf_env *env, const char *token, const struc
     rc = resolve_listing(&c, token, res, &c.list, d);
     if (rc || res->stale)
         goto out;
+    hub_file_list_compact(&c.list);
     rc = dl_select_items(&c, d);
     if (rc)
         goto out;

@@ -325,6 +325,10 @@ enum bs_err mkdir_p(const char *path, mode_t mode, struct bs_diag *d)
 
     if (n == 0 || n >= sizeof(tmp))
         return diag_set(d, BS_E_IO, "bad directory path '%s'", path);
+    /* there already (a snapshot's folder, once per file of a dataset): one stat, not a
+     * mkdir per component (21 a file on a 10,000-file dataset) */
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return BS_OK;
     memcpy(tmp, path, n + 1);
     for (i = 1; i <= n; i++) {
         if (tmp[i] != '/' && tmp[i] != '\0')

@@ -353,6 +353,19 @@ enum bs_err hub_file_list_add(struct hub_file_list *l, const struct hub_file *f)
     return BS_OK;
 }
 
+void hub_file_list_compact(struct hub_file_list *l)
+{
+    struct hub_file *nv;
+
+    if (l->n == 0 || l->n == l->cap)
+        return;
+    nv = realloc(l->v, l->n * sizeof(*nv));
+    if (nv) {
+        l->v = nv;
+        l->cap = l->n;
+    }
+}
+
 const struct hub_file *hub_file_list_find(const struct hub_file_list *l, const char *path)
 {
     size_t i;

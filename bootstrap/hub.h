@@ -122,6 +122,8 @@ void hub_file_list_release(struct hub_file_list *l);
 /* Append a copy of f, its strings copied into the list's pool (BS_E_PARSE past
  * HUB_MAX_FILES). */
 enum bs_err hub_file_list_add(struct hub_file_list *l, const struct hub_file *f);
+/* Give back the room grown for entries that never came (a listing is complete). */
+void hub_file_list_compact(struct hub_file_list *l);
 /* The entry for path, or NULL. Borrowed. */
 const struct hub_file *hub_file_list_find(const struct hub_file_list *l, const char *path);
 
