@@ -44,7 +44,8 @@ fuzz_fixture_globs() {
 
 fuzz_dict_sources() {
     case $1 in
-    hub_repo_info | hub_tree) echo bootstrap/hub.c ;;
+    hub_repo_info) echo bootstrap/hub.c ;;
+    hub_tree) echo bootstrap/hub.c bootstrap/hub_tree.c ;;
     whoami | stored_tokens | token) echo bootstrap/auth.c ;;
     hub_error | http_headers) echo bootstrap/http.c bootstrap/hub.c ;;
     state) echo bootstrap/state.c ;;
